@@ -33,7 +33,7 @@ class CrawlSummary:
         return int(self.stats.get(key, 0) or 0)
 
     def by_prefix(self, prefix: str) -> dict[str, int]:
-        return {k[len(prefix):]: int(v) for k, v in sorted(self.stats.items()) if k.startswith(prefix)}
+        return {k[len(prefix) :]: int(v) for k, v in sorted(self.stats.items()) if k.startswith(prefix)}
 
     @property
     def pages(self) -> int:
@@ -71,15 +71,39 @@ class CrawlSummary:
         )
 
 
-def crawl_command(site: str, sources: list[str], out: str, *, since: str | None = None, until: str | None = None,
-                  base_url: str | None = None, lookback_days: float | None = None, stats_file: str | None = None,
-                  log_file: str | None = None, settings: dict[str, str] | None = None) -> list[str]:
+def crawl_command(
+    site: str,
+    sources: list[str],
+    out: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    base_url: str | None = None,
+    lookback_days: float | None = None,
+    stats_file: str | None = None,
+    log_file: str | None = None,
+    settings: dict[str, str] | None = None,
+) -> list[str]:
     """The ``scrapy crawl`` command line for one crawl (also what a user can run by hand)."""
     if site not in SPIDERS:
         raise ValueError(f"unknown site {site!r}; one of {', '.join(SPIDERS)}")
-    cmd = [sys.executable, "-m", "scrapy", "crawl", site, "-a", f"{SPIDERS[site]}={','.join(sources)}",
-           "-s", f"KOUBEI_STORE={out}"]
-    for name, value in (("since", since), ("until", until), ("base_url", base_url), ("lookback_days", lookback_days)):
+    cmd = [
+        sys.executable,
+        "-m",
+        "scrapy",
+        "crawl",
+        site,
+        "-a",
+        f"{SPIDERS[site]}={','.join(sources)}",
+        "-s",
+        f"KOUBEI_STORE={out}",
+    ]
+    for name, value in (
+        ("since", since),
+        ("until", until),
+        ("base_url", base_url),
+        ("lookback_days", lookback_days),
+    ):
         if value is not None:
             cmd += ["-a", f"{name}={value}"]
     if stats_file:
@@ -91,16 +115,36 @@ def crawl_command(site: str, sources: list[str], out: str, *, since: str | None 
     return cmd
 
 
-def run_crawl(site: str, sources: list[str], out: str, *, since: str | None = None, until: str | None = None,
-              base_url: str | None = None, lookback_days: float | None = None,
-              settings: dict[str, str] | None = None, timeout: float | None = None,
-              log_file: str | None = None, on_progress: Callable[[dict], None] | None = None) -> CrawlSummary:
+def run_crawl(
+    site: str,
+    sources: list[str],
+    out: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    base_url: str | None = None,
+    lookback_days: float | None = None,
+    settings: dict[str, str] | None = None,
+    timeout: float | None = None,
+    log_file: str | None = None,
+    on_progress: Callable[[dict], None] | None = None,
+) -> CrawlSummary:
     """Crawl ``sources`` (PTT boards) of ``site`` into the raw store at ``out``."""
     workdir = Path(tempfile.mkdtemp(prefix=f"koubei-crawl-{site}-"))
     stats_file = str(workdir / "stats.json")
     log_file = log_file or str(workdir / "crawl.log")
-    cmd = crawl_command(site, sources, out, since=since, until=until, base_url=base_url,
-                        lookback_days=lookback_days, stats_file=stats_file, log_file=log_file, settings=settings)
+    cmd = crawl_command(
+        site,
+        sources,
+        out,
+        since=since,
+        until=until,
+        base_url=base_url,
+        lookback_days=lookback_days,
+        stats_file=stats_file,
+        log_file=log_file,
+        settings=settings,
+    )
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
     started = time.monotonic()
     stderr_path = workdir / "stderr.txt"
@@ -122,8 +166,13 @@ def run_crawl(site: str, sources: list[str], out: str, *, since: str | None = No
     errors = stderr_path.read_text(errors="replace").strip()
     if proc.returncode != 0 and errors:
         stats.setdefault("koubei/error", errors.splitlines()[-1])
-    return CrawlSummary(site=site, returncode=proc.returncode, finish_reason=stats.get("finish_reason"),
-                        stats=stats, log_file=log_file)
+    return CrawlSummary(
+        site=site,
+        returncode=proc.returncode,
+        finish_reason=stats.get("finish_reason"),
+        stats=stats,
+        log_file=log_file,
+    )
 
 
 def _read_stats(path: str) -> dict:

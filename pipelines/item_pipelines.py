@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import logging
 
+from koubei.spiders.items import DeletedItem, ThreadItem
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
-
-from koubei.spiders.items import DeletedItem, ThreadItem
 
 from .store import RawStore, WriteStats
 
@@ -100,8 +99,13 @@ class ParquetStorePipeline:
                 return
             for board, (created_at, post_id) in getattr(spider, "newest_seen", {}).items():
                 cursor = self.store.advance_cursor(spider.platform, board, post_id, created_at)
-                logger.info("cursor %s/%s -> %s (%s)", spider.platform, board, cursor.newest_post_id,
-                            cursor.newest_created_at.isoformat())
+                logger.info(
+                    "cursor %s/%s -> %s (%s)",
+                    spider.platform,
+                    board,
+                    cursor.newest_post_id,
+                    cursor.newest_created_at.isoformat(),
+                )
         finally:
             for handle in self.locks:
                 handle.close()

@@ -34,11 +34,11 @@ logger = logging.getLogger(__name__)
 
 FAULT_KINDS = ("429", "503", "403", "timeout", "cloudflare", "truncated", "dataloss")
 CLOUDFLARE_PAGE = (
-    b"<!DOCTYPE html><html lang=\"en-US\"><head><title>Just a moment...</title>"
-    b"<meta http-equiv=\"refresh\" content=\"390\"></head><body><div class=\"main-wrapper\">"
+    b'<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title>'
+    b'<meta http-equiv="refresh" content="390"></head><body><div class="main-wrapper">'
     b"<noscript>Enable JavaScript and cookies to continue</noscript>"
     b"<script>window._cf_chl_opt={cvId: '3'};</script>"
-    b"<script src=\"/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1\"></script></div></body></html>"
+    b'<script src="/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1"></script></div></body></html>'
 )
 # Synthetic (written here, in PTT's real form layout): the page PTT shows boards flagged over-18.
 OVER18_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>批踢踢實業坊</title></head><body>
@@ -118,8 +118,14 @@ class FaultPlan:
 class ReplayServer:
     """Serve a directory on 127.0.0.1 (port 0 = any free port) in a background thread."""
 
-    def __init__(self, root: Path | str | list[Path | str], *, port: int = 0,
-                 over18_boards: tuple[str, ...] = ("Gossiping",), faults: FaultPlan | None = None):
+    def __init__(
+        self,
+        root: Path | str | list[Path | str],
+        *,
+        port: int = 0,
+        over18_boards: tuple[str, ...] = ("Gossiping",),
+        faults: FaultPlan | None = None,
+    ):
         self.roots = [Path(r) for r in (root if isinstance(root, list) else [root])]
         self.routes: dict[str, Route] = {}
         self.reload()
@@ -175,8 +181,14 @@ class ReplayServer:
             def log_message(self, fmt, *args):  # route through logging, not stderr
                 logger.debug("replay: " + fmt, *args)
 
-            def _send(self, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
-                      headers: dict[str, str] | None = None, length: int | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                ctype: str = "text/html; charset=utf-8",
+                headers: dict[str, str] | None = None,
+                length: int | None = None,
+            ) -> None:
                 self.send_response(status)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -210,7 +222,9 @@ class ReplayServer:
                     headers = {"Retry-After": "1"} if fault == "429" else {}
                     return self._send(int(fault), f"{fault} fault injected".encode(), headers=headers)
                 elif fault == "cloudflare":
-                    return self._send(403, CLOUDFLARE_PAGE, headers={"cf-mitigated": "challenge", "Server": "cloudflare"})
+                    return self._send(
+                        403, CLOUDFLARE_PAGE, headers={"cf-mitigated": "challenge", "Server": "cloudflare"}
+                    )
                 if path == "/robots.txt" and route is None:
                     return self._send(200, DEFAULT_ROBOTS, "text/plain")
                 if path == "/ask/over18":
@@ -220,8 +234,11 @@ class ReplayServer:
                 if board in server.over18_boards and not self._over18_cookie():
                     return self._send(302, b"", headers={"Location": f"/ask/over18?from={quote(path)}"})
                 if route is None:
-                    return self._send(404, b"<html><head><title>404</title></head><body>"
-                                           b"<div class=\"bbs-screen bbs-content\">404 - Not Found.</div></body></html>")
+                    return self._send(
+                        404,
+                        b"<html><head><title>404</title></head><body>"
+                        b'<div class="bbs-screen bbs-content">404 - Not Found.</div></body></html>',
+                    )
                 body = route.path.read_bytes()
                 if fault == "truncated":
                     return self._send(route.status, body[: len(body) // 2])

@@ -47,7 +47,9 @@ POSTS = Dataset(
     key=("platform", "post_id"),
     file_schema=pa.schema(
         [
-            pa.field("board", pa.string(), nullable=False),  # PTT board / Dcard forum alias / Mobile01 forum id
+            pa.field(
+                "board", pa.string(), nullable=False
+            ),  # PTT board / Dcard forum alias / Mobile01 forum id
             pa.field("post_id", pa.string(), nullable=False),  # PTT M.1119222611.A.7A9, Dcard id, Mobile01 t
             pa.field("url", pa.string(), nullable=False),
             pa.field("title", pa.string()),

@@ -86,27 +86,48 @@ def article_html(a: FakeArticle) -> str:
 """
 
 
-def index_html(board: str, page: int, rows: list[FakeArticle], *, newest: bool, deleted: int = 0,
-               pinned: list[FakeArticle] | None = None) -> str:
+def index_html(
+    board: str,
+    page: int,
+    rows: list[FakeArticle],
+    *,
+    newest: bool,
+    deleted: int = 0,
+    pinned: list[FakeArticle] | None = None,
+) -> str:
     def row(a: FakeArticle) -> str:
         net = sum(1 for p in a.pushes if p.tag == "push") - sum(1 for p in a.pushes if p.tag == "boo")
-        nrec = "" if net == 0 else ("爆" if net >= 100 else (f"X{min(9, -net // 10)}" if net <= -10 else str(net)))
+        nrec = (
+            ""
+            if net == 0
+            else ("爆" if net >= 100 else (f"X{min(9, -net // 10)}" if net <= -10 else str(net)))
+        )
         local = a.created_at.astimezone(TAIPEI)
-        return (f'<div class="r-ent"><div class="nrec"><span class="hl f2">{nrec}</span></div>'
-                f'<div class="title"><a href="/bbs/{board}/{a.post_id}.html">{escape(a.title)}</a></div>'
-                f'<div class="meta"><div class="author">{a.author}</div><div class="article-menu"></div>'
-                f'<div class="date">{local.month:2d}/{local.day:02d}</div><div class="mark"></div></div></div>\n')
+        return (
+            f'<div class="r-ent"><div class="nrec"><span class="hl f2">{nrec}</span></div>'
+            f'<div class="title"><a href="/bbs/{board}/{a.post_id}.html">{escape(a.title)}</a></div>'
+            f'<div class="meta"><div class="author">{a.author}</div><div class="article-menu"></div>'
+            f'<div class="date">{local.month:2d}/{local.day:02d}</div><div class="mark"></div></div></div>\n'
+        )
 
-    gone = ('<div class="r-ent"><div class="nrec"></div><div class="title">(本文已被刪除) [someone]</div>'
-            '<div class="meta"><div class="author">-</div><div class="date"> 1/01</div>'
-            '<div class="mark"></div></div></div>\n') * deleted
+    gone = (
+        '<div class="r-ent"><div class="nrec"></div><div class="title">(本文已被刪除) [someone]</div>'
+        '<div class="meta"><div class="author">-</div><div class="date"> 1/01</div>'
+        '<div class="mark"></div></div></div>\n'
+    ) * deleted
     body = "".join(row(a) for a in rows) + gone
     if pinned:
         body += '<div class="r-list-sep"></div>\n' + "".join(row(a) for a in pinned)
-    prev = f'<a class="btn wide" href="/bbs/{board}/index{page - 1}.html">&lsaquo; 上頁</a>' if page > 1 else \
-        '<a class="btn wide disabled">&lsaquo; 上頁</a>'
-    nxt = '<a class="btn wide disabled">下頁 &rsaquo;</a>' if newest else \
-        f'<a class="btn wide" href="/bbs/{board}/index{page + 1}.html">下頁 &rsaquo;</a>'
+    prev = (
+        f'<a class="btn wide" href="/bbs/{board}/index{page - 1}.html">&lsaquo; 上頁</a>'
+        if page > 1
+        else '<a class="btn wide disabled">&lsaquo; 上頁</a>'
+    )
+    nxt = (
+        '<a class="btn wide disabled">下頁 &rsaquo;</a>'
+        if newest
+        else f'<a class="btn wide" href="/bbs/{board}/index{page + 1}.html">下頁 &rsaquo;</a>'
+    )
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>看板 {board} 文章列表 - 批踢踢實業坊</title></head>
 <body><div id="action-bar-container"><div class="action-bar"><div class="btn-group btn-group-paging">
@@ -117,8 +138,15 @@ def index_html(board: str, page: int, rows: list[FakeArticle], *, newest: bool, 
 """
 
 
-def write_board(root: Path, board: str, articles: list[FakeArticle], *, per_page: int = 20,
-                pinned: list[FakeArticle] | None = None, deleted_per_page: int = 0) -> list[Path]:
+def write_board(
+    root: Path,
+    board: str,
+    articles: list[FakeArticle],
+    *,
+    per_page: int = 20,
+    pinned: list[FakeArticle] | None = None,
+    deleted_per_page: int = 0,
+) -> list[Path]:
     """Write a board's index pages (oldest first, newest page also as index.html) and articles."""
     articles = sorted(articles, key=lambda a: a.post_id)
     base = root / "bbs" / board
@@ -127,7 +155,9 @@ def write_board(root: Path, board: str, articles: list[FakeArticle], *, per_page
     written = []
     for n, rows in enumerate(pages, 1):
         newest = n == len(pages)
-        html = index_html(board, n, rows, newest=newest, deleted=deleted_per_page, pinned=pinned if newest else None)
+        html = index_html(
+            board, n, rows, newest=newest, deleted=deleted_per_page, pinned=pinned if newest else None
+        )
         for name in [f"index{n}.html"] + (["index.html"] if newest else []):
             (base / name).write_text(html, encoding="utf-8")
             written.append(base / name)

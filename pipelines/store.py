@@ -29,7 +29,6 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
-
 from koubei.spiders.items import DeletedItem, ThreadItem
 
 from .schemas import COMMENTS, PARTITION_FIELDS, POSTS, Dataset
@@ -123,7 +122,9 @@ class RawStore:
             total.add(self._upsert_partition(platform, day, board, batch))
         return total
 
-    def _upsert_partition(self, platform: str, day: str, board: str, batch: dict[str, ThreadItem]) -> WriteStats:
+    def _upsert_partition(
+        self, platform: str, day: str, board: str, batch: dict[str, ThreadItem]
+    ) -> WriteStats:
         stats = WriteStats()
         posts_path = self.partition_file(POSTS, platform, day, board)
         comments_path = self.partition_file(COMMENTS, platform, day, board)
@@ -145,7 +146,11 @@ class RawStore:
         # Comments first: if we die between the two writes, the old post hash makes the next
         # crawl rewrite both.
         old_comments = self._read_file(comments_path, COMMENTS)
-        kept = [] if old_comments is None else [r for r in old_comments.to_pylist() if r["post_id"] not in replaced]
+        kept = (
+            []
+            if old_comments is None
+            else [r for r in old_comments.to_pylist() if r["post_id"] not in replaced]
+        )
         fresh = [_row(c, COMMENTS) for t in replaced.values() for c in t.comments]
         stats.comments = len(fresh)
         comments = sorted(kept + fresh, key=lambda r: (r["post_id"], r["seq"]))

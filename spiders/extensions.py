@@ -32,8 +32,10 @@ class StatsFileExtension:
         return cls(crawler, path, crawler.settings.getfloat("KOUBEI_STATS_INTERVAL", 1.0))
 
     def write(self, finished: bool = False) -> None:
-        stats = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                 for k, v in self.crawler.stats.get_stats().items()}
+        stats = {
+            k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in self.crawler.stats.get_stats().items()
+        }
         stats["koubei/finished"] = finished
         directory = os.path.dirname(os.path.abspath(self.path))
         os.makedirs(directory, exist_ok=True)

@@ -68,7 +68,9 @@ class BlockDetectionMiddleware:
             return response
         stats = self.crawler.stats
         stats.inc_value(f"koubei/blocked/{reason}")
-        logger.error("blocked (%s) on %s (status %s): skipped, not parsed", reason, request.url, response.status)
+        logger.error(
+            "blocked (%s) on %s (status %s): skipped, not parsed", reason, request.url, response.status
+        )
         raise BlockedError(reason, request.url)
 
 

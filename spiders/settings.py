@@ -11,7 +11,9 @@ BOT_NAME = "koubei"
 SPIDER_MODULES = ["koubei.spiders.sites"]
 NEWSPIDER_MODULE = "koubei.spiders.sites"
 
-USER_AGENT = f"koubei/{__version__} (+https://github.com/koubei-listening/koubei; social listening research crawler)"
+USER_AGENT = (
+    f"koubei/{__version__} (+https://github.com/koubei-listening/koubei; social listening research crawler)"
+)
 ROBOTSTXT_OBEY = True
 
 CONCURRENT_REQUESTS = 4

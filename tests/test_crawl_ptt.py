@@ -18,7 +18,6 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-
 from koubei.pipelines.crawl import SETTINGS_MODULE, crawl_command, run_crawl
 from koubei.pipelines.replay import FaultPlan, ReplayServer
 from koubei.pipelines.schemas import COMMENTS, POSTS
@@ -28,8 +27,14 @@ from koubei.pipelines.store import RawStore, read_dataset
 from .conftest import FIXTURES, require_shared
 
 pytestmark = pytest.mark.slow
-FAST = {"DOWNLOAD_DELAY": "0", "AUTOTHROTTLE_ENABLED": "False", "DOWNLOAD_TIMEOUT": "2",
-        "RETRY_BACKOFF_BASE": "0.05", "CONCURRENT_REQUESTS_PER_DOMAIN": "4", "LOG_LEVEL": "INFO"}
+FAST = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_TIMEOUT": "2",
+    "RETRY_BACKOFF_BASE": "0.05",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "4",
+    "LOG_LEVEL": "INFO",
+}
 BOARD = "KoubeiTest"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
 
@@ -40,10 +45,27 @@ def make_articles(n: int, start: datetime = T0, seed: int = 7, hours: int = 5) -
     out = []
     for i in range(n):
         created = start + timedelta(hours=hours * i)
-        pushes = [FakePush(rng.choice(["push", "boo", "neutral"]), f"user{j}", f"留言{i}-{j}",
-                           created + timedelta(minutes=3 * (j + 1)), ip=None) for j in range(rng.randint(0, 8))]
-        out.append(FakeArticle(BOARD, f"M.{int(created.timestamp())}.A.{i % 4096:03X}", f"author{i % 7}", "暱稱",
-                               f"[問卦] 測試文章 {i}", f"第 {i} 篇的內文\n第二行", pushes=pushes))
+        pushes = [
+            FakePush(
+                rng.choice(["push", "boo", "neutral"]),
+                f"user{j}",
+                f"留言{i}-{j}",
+                created + timedelta(minutes=3 * (j + 1)),
+                ip=None,
+            )
+            for j in range(rng.randint(0, 8))
+        ]
+        out.append(
+            FakeArticle(
+                BOARD,
+                f"M.{int(created.timestamp())}.A.{i % 4096:03X}",
+                f"author{i % 7}",
+                "暱稱",
+                f"[問卦] 測試文章 {i}",
+                f"第 {i} 篇的內文\n第二行",
+                pushes=pushes,
+            )
+        )
     return out
 
 
@@ -55,8 +77,16 @@ def board_site(tmp_path) -> tuple[Path, list[FakeArticle]]:
 
 
 def crawl(server: ReplayServer, out: Path, since: str | None = "2024-01-01", **kw):
-    return run_crawl("ptt", [kw.pop("board", BOARD)], str(out), since=since, base_url=server.base_url,
-                     settings={**FAST, **kw.pop("settings", {})}, timeout=120, **kw)
+    return run_crawl(
+        "ptt",
+        [kw.pop("board", BOARD)],
+        str(out),
+        since=since,
+        base_url=server.base_url,
+        settings={**FAST, **kw.pop("settings", {})},
+        timeout=120,
+        **kw,
+    )
 
 
 def rows(table, *cols):
@@ -92,15 +122,23 @@ def test_crawl_writes_documented_schema_and_is_idempotent(board_site, tmp_path):
     assert set(POSTS.schema.names) <= set(df.columns) and len(df) == 45
     assert str(df["created_at"].dtype) == "datetime64[us, UTC]"
     con = duckdb.connect()
-    n, boos = con.execute(f"select count(*), sum(boo_count) from read_parquet('{out}/posts/**/*.parquet', "
-                      "hive_partitioning=true) where platform = 'ptt'").fetchone()
+    n, boos = con.execute(
+        f"select count(*), sum(boo_count) from read_parquet('{out}/posts/**/*.parquet', "
+        "hive_partitioning=true) where platform = 'ptt'"
+    ).fetchone()
     assert (n, boos) == (45, sum(1 for a in articles for p in a.pushes if p.tag == "boo"))
-    per_tag = dict(con.execute(f"select tag, count(*) from read_parquet('{out}/comments/**/*.parquet', "
-                           "hive_partitioning=true) group by tag").fetchall())
+    per_tag = dict(
+        con.execute(
+            f"select tag, count(*) from read_parquet('{out}/comments/**/*.parquet', "
+            "hive_partitioning=true) group by tag"
+        ).fetchall()
+    )
     assert per_tag == {t: sum(1 for a in articles for p in a.pushes if p.tag == t) for t in per_tag}
 
     # The second identical crawl changes nothing: same rows, byte-identical files.
-    assert second.ok and second.count("koubei/store/unchanged") == 45 and second.count("koubei/store/new") == 0
+    assert (
+        second.ok and second.count("koubei/store/unchanged") == 45 and second.count("koubei/store/new") == 0
+    )
     assert {p: p.read_bytes() for p in out.rglob("*.parquet")} == files_first
     cursor = RawStore(str(out)).read_cursor("ptt", BOARD)
     assert cursor.newest_post_id == articles[-1].post_id
@@ -158,10 +196,22 @@ def test_killed_crawl_resumes_with_every_article_exactly_once(tmp_path):
     write_board(site, BOARD, articles)
     out = tmp_path / "store"
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
-    settings = {**FAST, "CONCURRENT_REQUESTS_PER_DOMAIN": "1", "DOWNLOAD_DELAY": "0.05", "KOUBEI_FLUSH_ITEMS": "5"}
+    settings = {
+        **FAST,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
+        "DOWNLOAD_DELAY": "0.05",
+        "KOUBEI_FLUSH_ITEMS": "5",
+    }
     with ReplayServer(site) as server:
-        cmd = crawl_command("ptt", [BOARD], str(out), since="2024-01-01", base_url=server.base_url,
-                            settings=settings, log_file=str(tmp_path / "killed.log"))
+        cmd = crawl_command(
+            "ptt",
+            [BOARD],
+            str(out),
+            since="2024-01-01",
+            base_url=server.base_url,
+            settings=settings,
+            log_file=str(tmp_path / "killed.log"),
+        )
         proc = subprocess.Popen(cmd, env=env)
         deadline = time.monotonic() + 60
         stored = 0
@@ -188,20 +238,24 @@ def test_killed_crawl_resumes_with_every_article_exactly_once(tmp_path):
 def test_each_fault_ends_in_retry_or_counted_skip(board_site, tmp_path):
     site, articles = board_site
     path = f"/bbs/{BOARD}/" + "{}.html"
-    faults = (FaultPlan(timeout_seconds=3)
-              .add(f"/bbs/{BOARD}/index.html", "429")
-              .add(path.format(articles[3].post_id), "503", "truncated")
-              .add(path.format(articles[5].post_id), "timeout")
-              .add(path.format(articles[6].post_id), "dataloss")
-              .add(path.format(articles[4].post_id), "cloudflare")
-              .add(path.format(articles[7].post_id), "403")
-              .add(path.format(articles[8].post_id), "503", "503", "503", "503", "503"))
+    faults = (
+        FaultPlan(timeout_seconds=3)
+        .add(f"/bbs/{BOARD}/index.html", "429")
+        .add(path.format(articles[3].post_id), "503", "truncated")
+        .add(path.format(articles[5].post_id), "timeout")
+        .add(path.format(articles[6].post_id), "dataloss")
+        .add(path.format(articles[4].post_id), "cloudflare")
+        .add(path.format(articles[7].post_id), "403")
+        .add(path.format(articles[8].post_id), "503", "503", "503", "503", "503")
+    )
     with ReplayServer(site, faults=faults) as server:
         summary = crawl(server, tmp_path / "store", settings={"RETRY_TIMES": "3"})
     assert summary.ok, summary.line()
     stored = {r["post_id"] for r in read_dataset(str(tmp_path / "store"), "posts").to_pylist()}
     lost = {articles[4].post_id, articles[7].post_id, articles[8].post_id}
-    assert stored == {a.post_id for a in articles} - lost  # retried pages arrived; one bad page never ends the crawl
+    assert (
+        stored == {a.post_id for a in articles} - lost
+    )  # retried pages arrived; one bad page never ends the crawl
     assert summary.blocked == {"cloudflare": 1}  # a challenge is "blocked", not a parse error
     assert summary.skipped == {"http_403": 1, "http_503": 1}
     assert summary.count("retry/reason_count/429 Unknown Status") == 1
@@ -214,7 +268,11 @@ def test_each_fault_ends_in_retry_or_counted_skip(board_site, tmp_path):
 
 def test_over18_gate_is_passed_with_the_cookie_and_counted_without_it(tmp_path):
     site = tmp_path / "site"
-    write_board(site, "Gossiping", [FakeArticle("Gossiping", "M.1706745600.A.001", "alice", "A", "[問卦] 有沒有", "內文")])
+    write_board(
+        site,
+        "Gossiping",
+        [FakeArticle("Gossiping", "M.1706745600.A.001", "alice", "A", "[問卦] 有沒有", "內文")],
+    )
     with ReplayServer(site, over18_boards=("Gossiping",)) as server:
         ok = crawl(server, tmp_path / "a", board="Gossiping")
         gated = crawl(server, tmp_path / "b", board="Gossiping", settings={"COOKIES_ENABLED": "False"})
@@ -230,8 +288,14 @@ def test_crawl_real_saved_articles(tmp_path):
         summary = crawl(server, tmp_path / "store", board="Gossiping", since="2005-01-01")
     assert summary.ok, summary.line()
     posts = {r["post_id"]: r for r in read_dataset(str(tmp_path / "store"), "posts").to_pylist()}
-    assert sorted(posts) == ["M.1119222611.A.7A9", "M.1119222660.A.94E", "M.1123769450.A.A1A",
-                             "M.1173456473.A.F4F", "M.1175469904.A.05B", "M.1519661420.A.098"]
+    assert sorted(posts) == [
+        "M.1119222611.A.7A9",
+        "M.1119222660.A.94E",
+        "M.1123769450.A.A1A",
+        "M.1173456473.A.F4F",
+        "M.1175469904.A.05B",
+        "M.1519661420.A.098",
+    ]
     assert summary.skipped == {"not_found": 1}  # M.1577579359: PTT's 404 page
     assert summary.count("koubei/ptt/rows/deleted") == 2 and summary.count("koubei/ptt/rows/pinned") == 1
     assert summary.comments == 1491 + 841 + 8 + 40 + 45 + 34

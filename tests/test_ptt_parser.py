@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-
 from koubei.pipelines.sitegen import FakeArticle, FakePush, article_html
 from koubei.spiders.parsers import ptt
 
@@ -21,23 +20,96 @@ def utc(*args) -> datetime:
 # for the headerless pages, the header text.
 ARTICLES = {
     "ptt_Beauty_M.1499790734.A.833.html": (
-        "Beauty", "[正妹] 橋本環奈", "TyuzuChou", "子瑜我老婆", utc(2017, 7, 11, 16, 32, 12), 36, 7, 16, "正妹", False, False),
+        "Beauty",
+        "[正妹] 橋本環奈",
+        "TyuzuChou",
+        "子瑜我老婆",
+        utc(2017, 7, 11, 16, 32, 12),
+        36,
+        7,
+        16,
+        "正妹",
+        False,
+        False,
+    ),
     "ptt_Gossiping_M.1119222611.A.7A9.html": (
-        "Gossiping", "第一耶！", "gogoegg", "--", utc(2005, 6, 19, 23, 11, 31), 338, 833, 320, None, False, False),
+        "Gossiping",
+        "第一耶！",
+        "gogoegg",
+        "--",
+        utc(2005, 6, 19, 23, 11, 31),
+        338,
+        833,
+        320,
+        None,
+        False,
+        False,
+    ),
     "ptt_Gossiping_M.1119222660.A.94E.html": (
-        "Gossiping", "Re: (問題)華航空難留言", "Muroi", "I Honestly Love You", utc(2005, 6, 19, 23, 28, 27),
-        489, 148, 204, None, True, True),
+        "Gossiping",
+        "Re: (問題)華航空難留言",
+        "Muroi",
+        "I Honestly Love You",
+        utc(2005, 6, 19, 23, 28, 27),
+        489,
+        148,
+        204,
+        None,
+        True,
+        True,
+    ),
     "ptt_Gossiping_M.1123769450.A.A1A.html": (  # no metalines: header drawn with ANSI-colour spans
-        "Gossiping", "[名人] 有沒有人有希特勒的八卦阿", "MOTHERGOOSE", None, utc(2005, 8, 10, 7, 3, 16), 7, 0, 1, "名人",
-        False, True),
+        "Gossiping",
+        "[名人] 有沒有人有希特勒的八卦阿",
+        "MOTHERGOOSE",
+        None,
+        utc(2005, 8, 10, 7, 3, 16),
+        7,
+        0,
+        1,
+        "名人",
+        False,
+        True,
+    ),
     "ptt_Gossiping_M.1173456473.A.F4F.html": (  # no metalines: plain-text header with 站內
-        "Gossiping", "Re: 有沒有俄國人的八卦？", "julysecond", "還是台灣好", utc(2007, 3, 9, 16, 7, 48), 33, 0, 7, None,
-        True, True),
+        "Gossiping",
+        "Re: 有沒有俄國人的八卦？",
+        "julysecond",
+        "還是台灣好",
+        utc(2007, 3, 9, 16, 7, 48),
+        33,
+        0,
+        7,
+        None,
+        True,
+        True,
+    ),
     "ptt_Gossiping_M.1175469904.A.05B.html": (
-        "Gossiping", "[八卦] 食品與營養", "a9051338", "冰雨", utc(2007, 4, 1, 23, 24, 47), 35, 0, 10, "八卦", False, True),
+        "Gossiping",
+        "[八卦] 食品與營養",
+        "a9051338",
+        "冰雨",
+        utc(2007, 4, 1, 23, 24, 47),
+        35,
+        0,
+        10,
+        "八卦",
+        False,
+        True,
+    ),
     "ptt_Gossiping_M.1519661420.A.098.html": (  # author without "(nickname)"
-        "Gossiping", "[公告] Gossiping 板 開始舉辦樂透!", "ocean5566", None, utc(2018, 2, 26, 16, 10, 18), 6, 19, 9, "公告",
-        False, False),
+        "Gossiping",
+        "[公告] Gossiping 板 開始舉辦樂透!",
+        "ocean5566",
+        None,
+        utc(2018, 2, 26, 16, 10, 18),
+        6,
+        19,
+        9,
+        "公告",
+        False,
+        False,
+    ),
 }
 
 
@@ -81,12 +153,18 @@ def test_old_pushes_carry_ip_and_date_only(ptt_dir):
 def test_pushes_with_time_edits_and_cloudflare_email(ptt_dir):
     thread = ptt.parse_article((ptt_dir / "ptt_Gossiping_M.1175469904.A.05B.html").read_bytes())
     c = thread.comments
-    assert (c[0].tag, c[0].author_id, c[0].content) == ("push", "Luciferspear", "夜勤的護士都不太會得大腸癌ψ(._. )>")
+    assert (c[0].tag, c[0].author_id, c[0].content) == (
+        "push",
+        "Luciferspear",
+        "夜勤的護士都不太會得大腸癌ψ(._. )>",
+    )
     assert c[0].created_at == utc(2007, 4, 1, 23, 31) and c[0].time_precision == "minute" and c[0].ip is None
     assert c[12].tag == "neutral" and c[12].author_id == "CN9B"
     # Cloudflare's e-mail obfuscation (data-cfemail) is decoded, not left as "[email protected]".
     obfuscated = next(x for x in c if x.author_id == "yuyuopop" and "好想問" in x.content)
-    assert "[email" not in obfuscated.content and obfuscated.content.startswith("好想問你是上哪個學校的食品與營養，教好淺@")
+    assert "[email" not in obfuscated.content and obfuscated.content.startswith(
+        "好想問你是上哪個學校的食品與營養，教好淺@"
+    )
     assert thread.post.edited_at == utc(2007, 4, 2, 6, 3)  # second edit line, (04/02 14:03) Taipei
     assert thread.post.content.endswith("體型跟基因有關XD")
 
@@ -112,8 +190,10 @@ def test_leap_day_push_lands_in_a_leap_year(ptt_dir):
 @pytest.mark.shared
 def test_404_page_is_a_clear_error(ptt_dir):
     with pytest.raises(ptt.NotFoundPage):
-        ptt.parse_article((ptt_dir / "ptt_Gossiping_M.1577579359.A.B76_404_deleted.html").read_bytes(),
-                          "https://www.ptt.cc/bbs/Gossiping/M.1577579359.A.B76.html")
+        ptt.parse_article(
+            (ptt_dir / "ptt_Gossiping_M.1577579359.A.B76_404_deleted.html").read_bytes(),
+            "https://www.ptt.cc/bbs/Gossiping/M.1577579359.A.B76.html",
+        )
 
 
 @pytest.mark.shared
@@ -125,10 +205,42 @@ def test_non_ptt_page_is_rejected(shared):
 
 # name -> (url, page, prev, rows, linked articles to fetch, deleted rows, pinned rows)
 INDEXES = {
-    "ptt_Beauty_index2219.html": ("https://www.ptt.cc/bbs/Beauty/index2219.html", 2219, "/bbs/Beauty/index2218.html", 20, 17, 3, 0),
-    "ptt_NBA_index_latest_2024-02-20.html": ("https://www.ptt.cc/bbs/NBA/index.html", 6506, "/bbs/NBA/index6505.html", 12, 8, 1, 3),
-    "ptt_Stock_index_latest_2021-05-12.html": ("https://www.ptt.cc/bbs/Stock/index.html", 5049, "/bbs/Stock/index5048.html", 21, 13, 4, 4),
-    "ptt_Stock_index_latest_2025-05-03.html": ("https://www.ptt.cc/bbs/Stock/index.html", 8801, "/bbs/Stock/index8800.html", 17, 13, 1, 3),
+    "ptt_Beauty_index2219.html": (
+        "https://www.ptt.cc/bbs/Beauty/index2219.html",
+        2219,
+        "/bbs/Beauty/index2218.html",
+        20,
+        17,
+        3,
+        0,
+    ),
+    "ptt_NBA_index_latest_2024-02-20.html": (
+        "https://www.ptt.cc/bbs/NBA/index.html",
+        6506,
+        "/bbs/NBA/index6505.html",
+        12,
+        8,
+        1,
+        3,
+    ),
+    "ptt_Stock_index_latest_2021-05-12.html": (
+        "https://www.ptt.cc/bbs/Stock/index.html",
+        5049,
+        "/bbs/Stock/index5048.html",
+        21,
+        13,
+        4,
+        4,
+    ),
+    "ptt_Stock_index_latest_2025-05-03.html": (
+        "https://www.ptt.cc/bbs/Stock/index.html",
+        8801,
+        "/bbs/Stock/index8800.html",
+        17,
+        13,
+        1,
+        3,
+    ),
 }
 
 
@@ -146,18 +258,23 @@ def test_index_pages(ptt_dir, name):
 
 @pytest.mark.shared
 def test_index_counts_and_deleted_formats(ptt_dir):
-    stock = ptt.parse_index((ptt_dir / "ptt_Stock_index_latest_2021-05-12.html").read_bytes(),
-                            "https://www.ptt.cc/bbs/Stock/index.html")
+    stock = ptt.parse_index(
+        (ptt_dir / "ptt_Stock_index_latest_2021-05-12.html").read_bytes(),
+        "https://www.ptt.cc/bbs/Stock/index.html",
+    )
     deleted = [r.title for r in stock.rows if r.deleted]
     assert deleted[0] == "4-2-5 (已被yoche2000刪除) <siugwai>"  # rule number + moderator, HTML-unescaped
     stats = next(r for r in stock.rows if r.post_id == "M.1620824097.A.8F6")
     assert stats.nrec == 100 and stats.created_at == utc(2021, 5, 12, 12, 54, 57)  # 爆
     assert min(r.nrec for r in stock.rows) == -10  # X1
-    nba = ptt.parse_index((ptt_dir / "ptt_NBA_index_latest_2024-02-20.html").read_bytes(),
-                          "https://www.ptt.cc/bbs/NBA/index.html")
+    nba = ptt.parse_index(
+        (ptt_dir / "ptt_NBA_index_latest_2024-02-20.html").read_bytes(),
+        "https://www.ptt.cc/bbs/NBA/index.html",
+    )
     assert any(r.title.startswith("(已被Z刪除) <prostitute>") for r in nba.rows if r.deleted)
-    beauty = ptt.parse_index((ptt_dir / "ptt_Beauty_index2219.html").read_bytes(),
-                             "https://www.ptt.cc/bbs/Beauty/index2219.html")
+    beauty = ptt.parse_index(
+        (ptt_dir / "ptt_Beauty_index2219.html").read_bytes(), "https://www.ptt.cc/bbs/Beauty/index2219.html"
+    )
     assert beauty.rows[1].title == "(本文已被刪除) [moghtw11111]"
     assert beauty.next_url == "/bbs/Beauty/index2220.html"
 
@@ -167,29 +284,49 @@ def test_index_counts_and_deleted_formats(ptt_dir):
 
 def test_year_rolls_over_from_december_to_january():
     # Generated page: a post on 12/31 23:50 Taipei with pushes past midnight into the new year.
-    article = FakeArticle("KoubeiTest", "M.1704037800.A.001", "alice", "A", "[問卦] 跨年", "新年快樂", pushes=[
-        FakePush("push", "bob", "快樂", datetime(2023, 12, 31, 15, 55, tzinfo=UTC)),
-        FakePush("boo", "carol", "不快樂", datetime(2023, 12, 31, 16, 5, tzinfo=UTC)),
-        FakePush("neutral", "dave", "一月了", datetime(2024, 1, 2, 3, 0, tzinfo=UTC)),
-    ])
+    article = FakeArticle(
+        "KoubeiTest",
+        "M.1704037800.A.001",
+        "alice",
+        "A",
+        "[問卦] 跨年",
+        "新年快樂",
+        pushes=[
+            FakePush("push", "bob", "快樂", datetime(2023, 12, 31, 15, 55, tzinfo=UTC)),
+            FakePush("boo", "carol", "不快樂", datetime(2023, 12, 31, 16, 5, tzinfo=UTC)),
+            FakePush("neutral", "dave", "一月了", datetime(2024, 1, 2, 3, 0, tzinfo=UTC)),
+        ],
+    )
     thread = ptt.parse_article(article_html(article))
     assert [c.created_at for c in thread.comments] == [
-        utc(2023, 12, 31, 15, 55), utc(2023, 12, 31, 16, 5), utc(2024, 1, 2, 3, 0)]
+        utc(2023, 12, 31, 15, 55),
+        utc(2023, 12, 31, 16, 5),
+        utc(2024, 1, 2, 3, 0),
+    ]
     assert [c.tag for c in thread.comments] == ["push", "boo", "neutral"]
     assert thread.post.author_country == "臺灣" and thread.post.created_at == utc(2023, 12, 31, 15, 50)
 
 
 def test_edit_line_formats():
     start = utc(2018, 6, 1, 0, 0)
-    assert ptt._edits(["※ 編輯: adsl15888 (113.21.55.28), 06/10/2018 09:25:49"], start) == [utc(2018, 6, 10, 1, 25, 49)]
-    assert ptt._edits(["※ 編輯: AmosYang (136.56.13.184 美國), 09/18/2020 11:44:41"], start) == [utc(2020, 9, 18, 3, 44, 41)]
-    assert ptt._edits(["※ 編輯: a9051338        來自: 140.118.229.94       (04/02 12:45)"],
-                      utc(2007, 4, 1, 23, 0)) == [utc(2007, 4, 2, 4, 45)]
+    assert ptt._edits(["※ 編輯: adsl15888 (113.21.55.28), 06/10/2018 09:25:49"], start) == [
+        utc(2018, 6, 10, 1, 25, 49)
+    ]
+    assert ptt._edits(["※ 編輯: AmosYang (136.56.13.184 美國), 09/18/2020 11:44:41"], start) == [
+        utc(2020, 9, 18, 3, 44, 41)
+    ]
+    assert ptt._edits(
+        ["※ 編輯: a9051338        來自: 140.118.229.94       (04/02 12:45)"], utc(2007, 4, 1, 23, 0)
+    ) == [utc(2007, 4, 2, 4, 45)]
 
 
 def test_header_without_time_falls_back_to_article_id():
-    html = article_html(FakeArticle("KoubeiTest", "M.1700000000.A.0AB", "alice", "A", "[心得] 無時間", "內文"))
-    html = html.replace('<span class="article-meta-tag">時間</span>', '<span class="article-meta-tag">日期</span>')
+    html = article_html(
+        FakeArticle("KoubeiTest", "M.1700000000.A.0AB", "alice", "A", "[心得] 無時間", "內文")
+    )
+    html = html.replace(
+        '<span class="article-meta-tag">時間</span>', '<span class="article-meta-tag">日期</span>'
+    )
     assert ptt.parse_article(html).post.created_at == utc(2023, 11, 14, 22, 13, 20)
 
 

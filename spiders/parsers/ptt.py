@@ -43,7 +43,9 @@ EDIT_NEW = re.compile(
 PUSH_TIME = re.compile(rf"(?:({IPV4})\s+)?(\d{{1,2}})/(\d{{1,2}})(?:\s+(\d{{1,2}}):(\d{{2}}))?")
 # Header as text (pages without article-metaline divs):
 #   作者: julysecond (還是台灣好) 站內: Gossiping     |   作者  MOTHERGOOSE   看板  Gossiping
-HEADER_AUTHOR = re.compile(r"^\s*作者[:：]?\s+(\S+)(?:\s+\((.*?)\))?\s+(?:看板|站內)[:：]?\s+(\S+)", re.MULTILINE)
+HEADER_AUTHOR = re.compile(
+    r"^\s*作者[:：]?\s+(\S+)(?:\s+\((.*?)\))?\s+(?:看板|站內)[:：]?\s+(\S+)", re.MULTILINE
+)
 HEADER_TITLE = re.compile(r"^\s*標題[:：]?\s+(.*?)\s*$", re.MULTILINE)
 HEADER_TIME = re.compile(r"^\s*時間[:：]?\s+(.*?)\s*$", re.MULTILINE)
 HEADER_RULE = re.compile(r"^\s*─+\s*$", re.MULTILINE)
@@ -91,7 +93,9 @@ def parse_ctime(text: str) -> datetime | None:
     return local.replace(tzinfo=TAIPEI).astimezone(UTC)
 
 
-def _taipei(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime | None:
+def _taipei(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime | None:
     try:
         return datetime(year, month, day, hour, minute, second, tzinfo=TAIPEI).astimezone(UTC)
     except ValueError:  # 02/29 in an inferred non-leap year, or garbage
@@ -308,7 +312,9 @@ def ids_from_url(url: str) -> tuple[str, str]:
     return m.group(1), m.group(2)
 
 
-def parse_article(html: str | bytes, url: str | None = None, *, crawled_at: datetime | None = None) -> ThreadItem:
+def parse_article(
+    html: str | bytes, url: str | None = None, *, crawled_at: datetime | None = None
+) -> ThreadItem:
     """Parse one article page into a post and its pushes.
 
     ``url`` may be omitted when the page carries its canonical link. Raises a

@@ -17,12 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urljoin
 
 import scrapy
+from koubei.pipelines.store import RawStore
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
-
-from koubei.pipelines.store import RawStore
 
 from ..items import DeletedItem
 from ..middlewares import BlockedError
@@ -90,6 +89,7 @@ class PttSpider(scrapy.Spider):
         return ptt.taipei_midnight_utc(self.until + ptt.ONE_DAY) if self.until else None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.crawler.stats.set_value("koubei/sources", list(self.boards))
         for board in self.boards:
             self.floors[board] = self._floor(board)
             logger.info("ptt/%s: articles from %s", board, self.floors[board].isoformat())
@@ -97,8 +97,12 @@ class PttSpider(scrapy.Spider):
 
     def _index_request(self, url: str, board: str) -> scrapy.Request:
         return scrapy.Request(
-            url, callback=self.parse_index, errback=self.on_error, cookies=self.cookies,
-            cb_kwargs={"board": board}, priority=-1,  # articles of a page before the next page
+            url,
+            callback=self.parse_index,
+            errback=self.on_error,
+            cookies=self.cookies,
+            cb_kwargs={"board": board},
+            priority=-1,  # articles of a page before the next page
         )
 
     # ------------------------------------------------------------------------------------- parse
@@ -125,7 +129,10 @@ class PttSpider(scrapy.Spider):
                 stats.inc_value("koubei/ptt/rows/out_of_range")
                 continue
             yield response.follow(
-                row.url, callback=self.parse_article, errback=self.on_error, cookies=self.cookies,
+                row.url,
+                callback=self.parse_article,
+                errback=self.on_error,
+                cookies=self.cookies,
                 cb_kwargs={"board": board},
             )
         oldest = min((r.created_at for r in dated), default=None)
@@ -141,9 +148,12 @@ class PttSpider(scrapy.Spider):
         if response.status == 404:
             board_, post_id = ptt.ids_from_url(response.url)
             stats.inc_value("koubei/skipped/not_found")
-            logger.warning("article %s answered 404 (deleted): stored copy, if any, marked deleted", response.url)
-            yield DeletedItem(self.platform, board_, post_id, response.url,
-                              ptt.article_time(post_id), datetime.now(UTC))
+            logger.warning(
+                "article %s answered 404 (deleted): stored copy, if any, marked deleted", response.url
+            )
+            yield DeletedItem(
+                self.platform, board_, post_id, response.url, ptt.article_time(post_id), datetime.now(UTC)
+            )
             return
         try:
             thread = ptt.parse_article(response.body, response.url, crawled_at=datetime.now(UTC))
