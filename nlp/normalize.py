@@ -66,19 +66,18 @@ def normalize(text: str) -> str:
     return to_traditional(to_halfwidth(strip_invisible(text)))
 
 
+@lru_cache(maxsize=65536)
+def _fold_char(ch: str) -> str:
+    half = to_halfwidth(ch).lower()
+    conv = to_traditional(half, "s2t")
+    return conv if len(conv) == 1 else half
+
+
 def fold(text: str) -> str:
     """Case-, width- and 簡繁-insensitive key for matching, one character per input character.
 
-    Character-level ``s2t`` is used instead of ``s2twp`` because phrase conversion can change
-    the length; a character whose conversion is not one character stays as it is.
+    Folded character by character (cached), never as a phrase: OpenCC's phrase tables make a
+    whole-text conversion depend on the neighbours (台積電 alone becomes 臺積電, but not after 今天,
+    because 天台 is a word), so an alias folded alone would miss itself in running text.
     """
-    half = to_halfwidth(text).lower()
-    conv = to_traditional(half, "s2t")
-    if len(conv) == len(half):
-        return conv
-    # Rare: a multi-character conversion. Fall back to per-character conversion.
-    out = []
-    for ch in half:
-        c = to_traditional(ch, "s2t")
-        out.append(c if len(c) == 1 else ch)
-    return "".join(out)
+    return "".join(map(_fold_char, text))

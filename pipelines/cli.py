@@ -262,19 +262,14 @@ def demo(out: Path, replay: Path | None, boards: tuple[str, ...]) -> None:
         raise click.ClickException("a crawl did not finish; see the logs above")
 
 
-def _register_optional_commands() -> None:
-    """Commands that live in their own modules (one module per command family)."""
-    from importlib import import_module
+def _register_commands() -> None:
+    """Command families that live in their own modules."""
+    from .cli_eval import eval_group
+    from .cli_match import match
+    from .cli_segment import segment
 
-    for module, name in (
-        ("koubei.pipelines.cli_segment", "segment"),
-        ("koubei.pipelines.cli_match", "match"),
-    ):
-        try:
-            main.add_command(getattr(import_module(module), name))
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    for command in (segment, match, eval_group):
+        main.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()
