@@ -14,15 +14,31 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
 
+def _preprocess(text: str) -> str:
+    return normalize(text or "").lower()
+
+
 def tfidf_logreg(max_features: int = 300_000, c: float = 4.0) -> Pipeline:
-    return Pipeline([
-        ("tfidf", TfidfVectorizer(analyzer="char", ngram_range=(1, 3), max_features=max_features, sublinear_tf=True,
-                                  preprocessor=lambda t: normalize(t or "").lower())),
-        ("lr", LogisticRegression(C=c, max_iter=2000)),
-    ])
+    return Pipeline(
+        [
+            (
+                "tfidf",
+                TfidfVectorizer(
+                    analyzer="char",
+                    ngram_range=(1, 3),
+                    max_features=max_features,
+                    sublinear_tf=True,
+                    preprocessor=_preprocess,
+                ),
+            ),
+            ("lr", LogisticRegression(C=c, max_iter=2000)),
+        ]
+    )
 
 
-def predict_restricted(model: Pipeline, texts: Sequence[str], restrict_to: Sequence[str] | None = None) -> list[str]:
+def predict_restricted(
+    model: Pipeline, texts: Sequence[str], restrict_to: Sequence[str] | None = None
+) -> list[str]:
     """Like ``predict``, but a binary set is scored on its two labels only."""
     if not restrict_to:
         return list(model.predict(texts))

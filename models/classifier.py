@@ -17,8 +17,15 @@ from koubei.nlp.normalize import normalize
 class TextClassifier:
     """``predict_proba``/``predict`` over a saved ``AutoModelForSequenceClassification`` directory."""
 
-    def __init__(self, model_dir: str | Path, *, batch_size: int = 64, max_length: int = 128,
-                 backend: str = "torch", threads: int | None = None):
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        batch_size: int = 64,
+        max_length: int = 128,
+        backend: str = "torch",
+        threads: int | None = None,
+    ):
         self.model_dir = Path(model_dir)
         self.batch_size = batch_size
         self.max_length = max_length
@@ -28,6 +35,9 @@ class TextClassifier:
 
     def _load(self) -> None:
         from transformers import AutoConfig, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # inference in a pipeline stage: no per-load bars
 
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
         config = AutoConfig.from_pretrained(self.model_dir)
@@ -47,19 +57,31 @@ class TextClassifier:
             if self.threads:
                 options.intra_op_num_threads = self.threads
             options.inter_op_num_threads = 1
-            self.session = ort.InferenceSession(str(self.model_dir / name), options, providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(
+                str(self.model_dir / name), options, providers=["CPUExecutionProvider"]
+            )
         else:
             raise ValueError(f"unknown backend {self.backend!r}: torch, onnx or onnx-int8")
 
     def _logits(self, batch: list[str]) -> np.ndarray:
-        enc = self.tokenizer(batch, truncation=True, max_length=self.max_length, padding=True,
-                             return_tensors="np" if self.backend != "torch" else "pt")
+        enc = self.tokenizer(
+            batch,
+            truncation=True,
+            max_length=self.max_length,
+            padding=True,
+            return_tensors="np" if self.backend != "torch" else "pt",
+        )
         if self.backend == "torch":
             import torch
 
             with torch.inference_mode():
-                return self.model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).logits.numpy()
-        feeds = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64)}
+                return self.model(
+                    input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
+                ).logits.numpy()
+        feeds = {
+            "input_ids": enc["input_ids"].astype(np.int64),
+            "attention_mask": enc["attention_mask"].astype(np.int64),
+        }
         return self.session.run(["logits"], feeds)[0]
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

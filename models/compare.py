@@ -12,7 +12,7 @@ import joblib
 
 from .baseline import predict_restricted, tfidf_logreg
 from .datasets import RECIPES
-from .evaluate import majority
+from .evaluate import majority, read_labeled_csv
 
 
 def _cache_dir() -> Path:
@@ -22,15 +22,19 @@ def _cache_dir() -> Path:
 
 
 def recipe_train(recipe: str) -> list[tuple[str, str]]:
-    if recipe not in RECIPES:
-        raise ValueError(f"unknown recipe {recipe!r}")
-    return RECIPES[recipe]()["train"]
+    """The training rows of a named recipe, or of a training CSV (models trained with --train_file)."""
+    if recipe in RECIPES:
+        return RECIPES[recipe]()["train"]
+    if Path(recipe).is_file():
+        return read_labeled_csv(recipe)
+    raise ValueError(f"unknown recipe {recipe!r}: neither a named recipe nor a CSV file")
 
 
 def fitted_baseline(recipe: str):
     """The baseline for a recipe, fitted once and cached (it takes about a minute on 2 cores)."""
-    key = hashlib.sha256(f"tfidf-lr-v1:{recipe}".encode()).hexdigest()[:16]
-    path = _cache_dir() / f"baseline-{recipe}-{key}.joblib"
+    stamp = Path(recipe).stat().st_mtime_ns if Path(recipe).is_file() else 0
+    key = hashlib.sha256(f"tfidf-lr-v1:{recipe}:{stamp}".encode()).hexdigest()[:16]
+    path = _cache_dir() / f"baseline-{Path(recipe).stem}-{key}.joblib"
     if path.exists():
         return joblib.load(path)
     rows = recipe_train(recipe)

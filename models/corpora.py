@@ -101,8 +101,11 @@ def forum_texts(max_pushes: int = 150_000, seed: int = 0) -> Iterator[str]:
             yield f"{rec.get('標題', '')} {rec.get('內文', '')}"
     for rec in _csv_rows(ft / "ptt_multiboard_2021_chenhsihsien_ptt.csv.gz"):
         yield f"{rec.get('標題', '')} {rec.get('內容', '')}"
-    for name in ("ptt_techjob_2023_chiaweiwu.jsonl.gz", "ptt_stock_2023_chiaweiwu.jsonl.gz",
-                 "ptt_gossiping_2022-01_githubjacky.jsonl.gz"):
+    for name in (
+        "ptt_techjob_2023_chiaweiwu.jsonl.gz",
+        "ptt_stock_2023_chiaweiwu.jsonl.gz",
+        "ptt_gossiping_2022-01_githubjacky.jsonl.gz",
+    ):
         for rec in _jsonl(ft / name):
             yield f"{rec.get('title', '')} {rec.get('content', '')}"
     for rec in _jsonl(ft / "ptt_2021_youtuber_topics_bobolu.jsonl.gz"):
@@ -126,8 +129,12 @@ def pretraining_corpus(exclude: set[str], max_pushes: int = 150_000) -> list[str
     (the evaluation texts, so pre-training never reads a test sentence)."""
     texts: list[str] = []
     seen: set[str] = set(exclude)
-    sources = [(t for t, _ in sophonplus_reviews()), (t for t, _ in chnsenticorp("train")),
-               (t for t, _ in ptt_happy_hate_sad("train")), (_clean(t) for t in forum_texts(max_pushes))]
+    sources = [
+        (t for t, _ in sophonplus_reviews()),
+        (t for t, _ in chnsenticorp("train")),
+        (t for t, _ in ptt_happy_hate_sad("train")),
+        (_clean(t) for t in forum_texts(max_pushes)),
+    ]
     for source in sources:
         for text in source:
             if len(text) >= 2 and text not in seen:
@@ -137,7 +144,18 @@ def pretraining_corpus(exclude: set[str], max_pushes: int = 150_000) -> list[str
 
 
 # Title tags whose articles report or ask rather than judge: the weak "neutral" signal.
-OBJECTIVE_TAGS = ("[新聞]", "[公告]", "[情報]", "[標的]", "[請益]", "[問題]", "[徵求]", "[協尋]", "[討論]", "[轉錄]")
+OBJECTIVE_TAGS = (
+    "[新聞]",
+    "[公告]",
+    "[情報]",
+    "[標的]",
+    "[請益]",
+    "[問題]",
+    "[徵求]",
+    "[協尋]",
+    "[討論]",
+    "[轉錄]",
+)
 
 
 def objective_titles(max_n: int = 8000, seed: int = 0) -> list[str]:

@@ -21,8 +21,11 @@ def chnsenticorp() -> dict[str, Split]:
 
 
 def ptt_happy_hate_sad() -> dict[str, Split]:
-    return {"train": corpora.ptt_happy_hate_sad("train"), "dev": corpora.ptt_happy_hate_sad("validation"),
-            "test": corpora.ptt_happy_hate_sad("test")}
+    return {
+        "train": corpora.ptt_happy_hate_sad("train"),
+        "dev": corpora.ptt_happy_hate_sad("validation"),
+        "test": corpora.ptt_happy_hate_sad("test"),
+    }
 
 
 def koubei_sentiment(max_reviews: int = 40_000, max_neutral: int = 6_000, seed: int = 42) -> dict[str, Split]:
@@ -36,8 +39,12 @@ def koubei_sentiment(max_reviews: int = 40_000, max_neutral: int = 6_000, seed: 
     reviews = [r for r in corpora.sophonplus_reviews() if r[0] not in held_out]
     rng.shuffle(reviews)
     train: dict[str, str] = {}
-    for text, label in (reviews[:max_reviews] + corpora.chnsenticorp("train") + corpora.ptt_happy_hate_sad("train")
-                        + [(t, "neutral") for t in corpora.objective_titles(max_neutral, seed)]):
+    for text, label in (
+        reviews[:max_reviews]
+        + corpora.chnsenticorp("train")
+        + corpora.ptt_happy_hate_sad("train")
+        + [(t, "neutral") for t in corpora.objective_titles(max_neutral, seed)]
+    ):
         if text not in held_out:
             train.setdefault(text, label)
     rows = list(train.items())
@@ -46,4 +53,8 @@ def koubei_sentiment(max_reviews: int = 40_000, max_neutral: int = 6_000, seed: 
     return {"train": rows, "dev": dev, "test": corpora.ptt_happy_hate_sad("test")}
 
 
-RECIPES = {"chnsenticorp": chnsenticorp, "ptt_happy_hate_sad": ptt_happy_hate_sad, "koubei_sentiment": koubei_sentiment}
+RECIPES = {
+    "chnsenticorp": chnsenticorp,
+    "ptt_happy_hate_sad": ptt_happy_hate_sad,
+    "koubei_sentiment": koubei_sentiment,
+}

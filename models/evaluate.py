@@ -22,7 +22,9 @@ class BadDataFile(ValueError):
     """The evaluation file cannot be used; the message says why."""
 
 
-def read_labeled_csv(path: str | Path, text_col: str = "text", label_col: str = "label") -> list[tuple[str, str]]:
+def read_labeled_csv(
+    path: str | Path, text_col: str = "text", label_col: str = "label"
+) -> list[tuple[str, str]]:
     path = Path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
@@ -30,12 +32,16 @@ def read_labeled_csv(path: str | Path, text_col: str = "text", label_col: str = 
             header = reader.fieldnames or []
             missing = [c for c in (text_col, label_col) if c not in header]
             if missing:
-                raise BadDataFile(f"{path}: no column {', '.join(map(repr, missing))} (columns: {', '.join(header) or 'none'})")
+                raise BadDataFile(
+                    f"{path}: no column {', '.join(map(repr, missing))} (columns: {', '.join(header) or 'none'})"
+                )
             rows = []
             for n, row in enumerate(reader, start=2):
                 label = (row[label_col] or "").strip().lower()
                 if label not in VALID:
-                    raise BadDataFile(f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(VALID)}")
+                    raise BadDataFile(
+                        f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(VALID)}"
+                    )
                 rows.append((row[text_col] or "", label))
     except FileNotFoundError:
         raise BadDataFile(f"{path}: no such file") from None
@@ -54,8 +60,10 @@ def scores(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> d
         "rows": len(gold),
         "accuracy": float(accuracy_score(gold, pred)),
         "macro_f1": float(f1_score(gold, pred, labels=list(labels), average="macro", zero_division=0)),
-        "per_class": {lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
-                      for i, lab in enumerate(labels)},
+        "per_class": {
+            lab: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(n[i])}
+            for i, lab in enumerate(labels)
+        },
         "labels": list(labels),
         "confusion": confusion_matrix(gold, pred, labels=list(labels)).tolist(),
     }

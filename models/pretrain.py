@@ -34,8 +34,12 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ModelArguments:
-    vocab_size: int = field(default=8000, metadata={"help": "WordPiece vocabulary size (CJK characters + Latin subwords)."})
-    hidden_size: int = field(default=256, metadata={"help": "Hidden size; 256 with 4 layers ≈ 5.4 M parameters."})
+    vocab_size: int = field(
+        default=8000, metadata={"help": "WordPiece vocabulary size (CJK characters + Latin subwords)."}
+    )
+    hidden_size: int = field(
+        default=256, metadata={"help": "Hidden size; 256 with 4 layers ≈ 5.4 M parameters."}
+    )
     num_layers: int = field(default=4, metadata={"help": "Transformer layers."})
     num_heads: int = field(default=4, metadata={"help": "Attention heads."})
     max_length: int = field(default=128, metadata={"help": "Tokens per packed pre-training sequence."})
@@ -75,7 +79,9 @@ def pack(token_ids: list[list[int]], length: int, cls_id: int, sep_id: int) -> l
 def evaluation_texts() -> set[str]:
     """Every text we score on: pre-training must never read one."""
     texts = {t for t, _ in corpora.chnsenticorp("test")} | {t for t, _ in corpora.chnsenticorp("dev")}
-    texts |= {t for t, _ in corpora.ptt_happy_hate_sad("test")} | {t for t, _ in corpora.ptt_happy_hate_sad("validation")}
+    texts |= {t for t, _ in corpora.ptt_happy_hate_sad("test")} | {
+        t for t, _ in corpora.ptt_happy_hate_sad("validation")
+    }
     return texts
 
 
@@ -112,14 +118,20 @@ def main(argv: list[str] | None = None) -> Path:
 
     tokenizer, sequences = _prepare(out, model_args, data_args, training_args.seed)
 
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=model_args.hidden_size,
-                        num_hidden_layers=model_args.num_layers, num_attention_heads=model_args.num_heads,
-                        intermediate_size=4 * model_args.hidden_size, max_position_embeddings=512,
-                        pad_token_id=tokenizer.pad_token_id)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=model_args.hidden_size,
+        num_hidden_layers=model_args.num_layers,
+        num_attention_heads=model_args.num_heads,
+        intermediate_size=4 * model_args.hidden_size,
+        max_position_embeddings=512,
+        pad_token_id=tokenizer.pad_token_id,
+    )
     model = BertForMaskedLM(config)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    trainer = Trainer(model=model, args=training_args, train_dataset=PackedSequences(sequences),
-                      data_collator=collator)
+    trainer = Trainer(
+        model=model, args=training_args, train_dataset=PackedSequences(sequences), data_collator=collator
+    )
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     trainer.train(resume_from_checkpoint=last)
     final = out / "final"

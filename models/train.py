@@ -39,9 +39,15 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ModelArguments:
-    init: str = field(metadata={"help": "Pre-trained encoder directory (from koubei.models.pretrain), or a "
-                                        "tokenizer directory with --from_scratch."})
-    from_scratch: bool = field(default=False, metadata={"help": "Random-init encoder (ablation: no pre-training)."})
+    init: str = field(
+        metadata={
+            "help": "Pre-trained encoder directory (from koubei.models.pretrain), or a "
+            "tokenizer directory with --from_scratch."
+        }
+    )
+    from_scratch: bool = field(
+        default=False, metadata={"help": "Random-init encoder (ablation: no pre-training)."}
+    )
     max_length: int = field(default=128, metadata={"help": "Tokens per text; longer texts are truncated."})
 
 
@@ -62,7 +68,10 @@ class DataArguments:
 class Encoded(torch.utils.data.Dataset):
     def __init__(self, rows: Split, tokenizer, label2id: dict[str, int], max_length: int):
         enc = tokenizer([normalize(t) for t, _ in rows], truncation=True, max_length=max_length)
-        self.items = [{"input_ids": ids, "labels": label2id[label]} for ids, (_, label) in zip(enc["input_ids"], rows, strict=True)]
+        self.items = [
+            {"input_ids": ids, "labels": label2id[label]}
+            for ids, (_, label) in zip(enc["input_ids"], rows, strict=True)
+        ]
 
     def __len__(self) -> int:
         return len(self.items)
@@ -96,9 +105,16 @@ def main(argv: list[str] | None = None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(model_args.init)
     common = {"num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": label2id}
     if model_args.from_scratch:
-        config = BertConfig(vocab_size=len(tokenizer), hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
-                            intermediate_size=1024, max_position_embeddings=512,
-                            pad_token_id=tokenizer.pad_token_id, **common)
+        config = BertConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=256,
+            num_hidden_layers=4,
+            num_attention_heads=4,
+            intermediate_size=1024,
+            max_position_embeddings=512,
+            pad_token_id=tokenizer.pad_token_id,
+            **common,
+        )
         model = BertForSequenceClassification(config)
     else:
         model = BertForSequenceClassification.from_pretrained(model_args.init, **common)
@@ -112,27 +128,43 @@ def main(argv: list[str] | None = None) -> Path:
         s = scores(gold, guess, labels)
         return {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"]}
 
-    trainer = Trainer(model=model, args=training_args, train_dataset=train, eval_dataset=dev,
-                      data_collator=DataCollatorWithPadding(tokenizer), compute_metrics=compute_metrics)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=dev,
+        data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=compute_metrics,
+    )
     out = Path(training_args.output_dir)
     last = get_last_checkpoint(str(out)) if out.is_dir() else None
     result = trainer.train(resume_from_checkpoint=last)
     final = out / "final"
     trainer.save_model(str(final))
     tokenizer.save_pretrained(final)
-    metrics = {"train": result.metrics, "recipe": data_args.recipe or data_args.train_file,
-               "init": "scratch" if model_args.from_scratch else model_args.init,
-               "rows": {k: len(v) for k, v in splits.items()}, "max_length": model_args.max_length}
+    metrics = {
+        "train": result.metrics,
+        "recipe": data_args.recipe or data_args.train_file,
+        "init": "scratch" if model_args.from_scratch else model_args.init,
+        "rows": {k: len(v) for k, v in splits.items()},
+        "max_length": model_args.max_length,
+    }
     if "test" in splits:  # scored once, after training; never used for selection
         from .classifier import TextClassifier
 
         clf = TextClassifier(final, max_length=model_args.max_length)
         texts, gold = zip(*splits["test"], strict=True)
         binary = set(gold) <= {"negative", "positive"}
-        metrics["test"] = scores(list(gold), clf.predict(list(texts), restrict_to=sorted(set(gold)) if binary else None),
-                                 sorted(set(gold)))
+        metrics["test"] = scores(
+            list(gold),
+            clf.predict(list(texts), restrict_to=sorted(set(gold)) if binary else None),
+            sorted(set(gold)),
+        )
     (final / "metrics.json").write_text(json.dumps(metrics, indent=2, ensure_ascii=False, default=str))
-    logger.info("saved %s; test %s", final, {k: metrics.get("test", {}).get(k) for k in ("accuracy", "macro_f1")})
+    (final / "trainer_log.json").write_text(json.dumps(trainer.state.log_history, indent=1, default=str))
+    logger.info(
+        "saved %s; test %s", final, {k: metrics.get("test", {}).get(k) for k in ("accuracy", "macro_f1")}
+    )
     return final
 
 

@@ -46,6 +46,17 @@ def parse() -> None:
     """Parse one saved page and print what the crawler would store, as JSON."""
 
 
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=_json_default))
+
+
 @parse.command("ptt")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--url", help="The page's URL (default: its canonical link).")
@@ -53,10 +64,7 @@ def parse_ptt(file: Path, url: str | None) -> None:
     """Parse a saved PTT article page (or a board index page)."""
     from koubei.spiders.parsers import ptt
 
-    try:
-        body = file.read_bytes()
-    except OSError as exc:
-        raise click.ClickException(f"cannot read {file}: {exc.strerror}") from None
+    body = _read(file)
     try:
         if url and ptt.INDEX_PATH.search(url):
             page = ptt.parse_index(body, url)
@@ -71,7 +79,90 @@ def parse_ptt(file: Path, url: str | None) -> None:
             out = ptt.parse_article(body, url).to_dict()
     except ptt.PttParseError as exc:
         raise click.ClickException(f"{file}: {exc}") from None
-    click.echo(json.dumps(out, ensure_ascii=False, indent=2, default=_json_default))
+    _echo_json(out)
+
+
+@parse.command("dcard")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", help="The API URL it came from (names the post of a comment list).")
+@click.option("--forum", help="Forum alias, for answers that do not name it (comment lists).")
+def parse_dcard(file: Path, url: str | None, forum: str | None) -> None:
+    """Parse a saved Dcard API answer or web page: posts, comments (with floors), forums.
+
+    Recognises post lists, post details, comment lists, forum lists, a crawler's
+    {url, fetch_time, posts} envelope (opened and reported) and the web page's __NEXT_DATA__.
+    """
+    from dataclasses import asdict
+
+    from koubei.spiders.parsers import dcard
+    from koubei.spiders.parsers.errors import PageError
+
+    try:
+        doc = dcard.parse_document(_read(file), url=url, forum=forum)
+    except PageError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    if doc.envelope:
+        console.print(
+            f"note: {file.name} is a crawler's envelope ({', '.join(doc.envelope)}) around an API "
+            "answer; parsed the answer inside"
+        )
+    if doc.kind == "web_page":
+        console.print(
+            f"note: {file.name} is a web page: posts read from its __NEXT_DATA__ "
+            "(list entries carry no body unless it is a post page)"
+        )
+    _echo_json(
+        {
+            "kind": doc.kind,
+            "envelope": doc.envelope,
+            "counts": {
+                "posts": len(doc.posts),
+                "deleted_posts": doc.deleted_posts,
+                "duplicates_merged": doc.duplicates,
+                "comments": len(doc.comments),
+                "hidden_comments": doc.hidden_comments,
+                "forums": len(doc.forums),
+            },
+            "posts": [asdict(p) for p in doc.posts],
+            "comments": [asdict(c) for c in doc.comments],
+            "forums": doc.forums,
+        }
+    )
+
+
+@parse.command("mobile01")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--url", help="The page's URL (default: its canonical link); names the forum/topic/page.")
+def parse_mobile01(file: Path, url: str | None) -> None:
+    """Parse a saved Mobile01 topic list (topiclist/hottopics) or topic page (topicdetail)."""
+    from dataclasses import asdict
+
+    from koubei.spiders.parsers import mobile01
+    from koubei.spiders.parsers.errors import PageError
+
+    body = _read(file)
+    is_topic = "topicdetail.php" in url if url else b"l-articlePage" in body
+    try:
+        if is_topic:
+            page = mobile01.parse_topic_page(body, url)
+            out = {
+                "kind": "topic_page",
+                **{k: getattr(page, k) for k in ("forum", "topic", "page", "last_page", "title")},
+                "post": asdict(page.opening) if page.opening else None,
+                "comments": [asdict(c) for c in page.replies],
+                "missing": dict(page.missing),
+            }
+        else:
+            listing = mobile01.parse_topic_list(body, url)
+            out = {
+                "kind": "topic_list",
+                **{k: getattr(listing, k) for k in ("url", "forum", "page", "last_page")},
+                "rows": [asdict(r) for r in listing.rows],
+                "missing": dict(listing.missing),
+            }
+    except PageError as exc:
+        raise click.ClickException(f"{file}: {exc}") from None
+    _echo_json(out)
 
 
 # ---------------------------------------------------------------------------------------------- crawl
@@ -82,46 +173,81 @@ def crawl() -> None:
     """Crawl a site into the raw Parquet store."""
 
 
-@crawl.command("ptt")
-@click.option("--board", "boards", multiple=True, required=True, help="A PTT board; repeat for several.")
-@click.option(
-    "--since",
-    help="Oldest article day (YYYY-MM-DD, Asia/Taipei). Default: the board's cursor "
-    "minus the look-back window.",
-)
-@click.option("--until", help="Newest article day (YYYY-MM-DD, Asia/Taipei), inclusive.")
-@click.option(
-    "--out", default="data", show_default=True, help="Storage root: a path or a pyarrow/fsspec URI."
-)
-@click.option(
-    "--lookback-days",
-    type=float,
-    default=2.0,
-    show_default=True,
-    help="Re-crawl articles this recent to pick up late pushes.",
-)
-@click.option("--base-url", help="Crawl a replay server instead of www.ptt.cc (e.g. http://127.0.0.1:8000).")
-@click.option("--log-file", type=click.Path(dir_okay=False), help="Keep the Scrapy log here.")
-@click.option("-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting.")
-def crawl_ptt(boards, since, until, out, lookback_days, base_url, log_file, overrides) -> None:
-    """Crawl PTT boards: new articles and every push, polite by default."""
+def _crawl_options(what: str, refreshed: str):
+    """The options every ``koubei crawl SITE`` shares; ``what`` names a site's posts."""
+
+    def decorate(command):
+        for option in reversed(
+            [
+                click.option(
+                    "--since",
+                    help=f"Oldest {what} day (YYYY-MM-DD, Asia/Taipei). Default: the cursor "
+                    "minus the look-back window.",
+                ),
+                click.option("--until", help=f"Newest {what} day (YYYY-MM-DD, Asia/Taipei), inclusive."),
+                click.option(
+                    "--out",
+                    default="data",
+                    show_default=True,
+                    help="Storage root: a path or a pyarrow/fsspec URI.",
+                ),
+                click.option(
+                    "--lookback-days",
+                    type=float,
+                    default=2.0,
+                    show_default=True,
+                    help=f"Re-crawl {what}s this recent to pick up {refreshed}.",
+                ),
+                click.option(
+                    "--base-url",
+                    help="Crawl a replay server instead of the site (e.g. http://127.0.0.1:8000).",
+                ),
+                click.option(
+                    "--impersonate",
+                    is_flag=False,
+                    flag_value="chrome",
+                    default=None,
+                    metavar="[BROWSER]",
+                    help="Opt in to a browser's TLS fingerprint (scrapy-impersonate; default browser "
+                    "chrome) for Cloudflare-fronted sites. See README.",
+                ),
+                click.option("--log-file", type=click.Path(dir_okay=False), help="Keep the Scrapy log here."),
+                click.option(
+                    "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting."
+                ),
+            ]
+        ):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+def _crawl(site: str, sources, *, since, until, overrides, impersonate, **options) -> None:
+    """Validate, run one crawl with a progress display, print the closing line; exit 1 if it failed."""
     for day in (since, until):
         if day:
             try:
                 date.fromisoformat(day)
             except ValueError:
                 raise click.BadParameter(f"{day!r} is not a YYYY-MM-DD date") from None
+    if impersonate:
+        import importlib.util
+
+        if importlib.util.find_spec("scrapy_impersonate") is None:
+            raise click.ClickException(
+                "--impersonate needs the scrapy-impersonate package: pip install scrapy-impersonate==1.10.0"
+            )
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
     summary = _run_with_progress(
-        "ptt",
-        list(boards),
-        out,
+        site,
+        list(sources),
+        options.pop("out"),
         since=since,
         until=until,
-        base_url=base_url,
-        lookback_days=lookback_days,
         settings=settings,
-        log_file=log_file,
+        impersonate=impersonate,
+        **options,
     )
     click.echo(summary.line())
     if not summary.ok:
@@ -129,6 +255,57 @@ def crawl_ptt(boards, since, until, out, lookback_days, base_url, log_file, over
         raise click.ClickException(
             f"crawl did not finish ({err or summary.finish_reason}); log: {summary.log_file}"
         )
+
+
+@crawl.command("ptt")
+@click.option("--board", "boards", multiple=True, required=True, help="A PTT board; repeat for several.")
+@_crawl_options("article", "late pushes")
+def crawl_ptt(boards, **options) -> None:
+    """Crawl PTT boards: new articles and every push, polite by default."""
+    _crawl("ptt", boards, **options)
+
+
+_REFRESH = click.option(
+    "--refresh",
+    type=click.Choice(["changed", "all"]),
+    default="changed",
+    show_default=True,
+    help="In the look-back window, re-fetch only posts whose list counts moved, or all of them.",
+)
+
+
+@crawl.command("dcard")
+@click.option(
+    "--forum", "forums", multiple=True, required=True, help="A Dcard forum alias; repeat for several."
+)
+@_crawl_options("post", "new comments and likes")
+@_REFRESH
+@click.option(
+    "--api", default="/service/api/v2", show_default=True, help="API root (/_api: the 2016 layout)."
+)
+def crawl_dcard(forums, refresh, api, **options) -> None:
+    """Crawl Dcard forums through the JSON API: posts, comments, sub-comments, reactions."""
+    _crawl("dcard", forums, spider_args={"refresh": refresh, "api": api}, **options)
+
+
+@crawl.command("mobile01")
+@click.option(
+    "--forum",
+    "forums",
+    multiple=True,
+    required=True,
+    help="A Mobile01 forum id (topiclist.php?f=ID); repeat.",
+)
+@_crawl_options("topic", "new replies")
+@_REFRESH
+def crawl_mobile01(forums, refresh, **options) -> None:
+    """Crawl Mobile01 forums: every topic active in the window, every reply on every page."""
+    bad = [f for f in forums if not f.isdigit()]
+    if bad:
+        raise click.BadParameter(
+            f"Mobile01 forums are numeric ids (topiclist.php?f=ID), not {', '.join(bad)}"
+        )
+    _crawl("mobile01", forums, spider_args={"refresh": refresh}, **options)
 
 
 def _run_with_progress(site: str, sources: list[str], out: str, **kwargs):
