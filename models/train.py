@@ -84,9 +84,9 @@ def load_splits(data_args: DataArguments) -> dict[str, Split]:
     if data_args.recipe:
         splits = RECIPES[data_args.recipe]()
     else:
-        splits = {"train": read_labeled_csv(data_args.train_file)}
+        splits = {"train": read_labeled_csv(data_args.train_file, valid=None)}
         if data_args.validation_file:
-            splits["dev"] = read_labeled_csv(data_args.validation_file)
+            splits["dev"] = read_labeled_csv(data_args.validation_file, valid=None)
     if data_args.max_train_samples:
         splits["train"] = splits["train"][: data_args.max_train_samples]
     return splits

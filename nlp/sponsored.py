@@ -354,25 +354,25 @@ def _platform(source: str) -> str:
     return "dcard" if name.startswith("dcard") else "mobile01" if name.startswith("mobile01") else "ptt"
 
 
-def _read_records(path: Path, keys: set[str]) -> dict[str, object]:
-    """The wanted records of one shared file, keyed like the eval set's ``record`` (row index, or
-    the file's own index column). JSON Lines are streamed and only wanted lines parsed: the Stock
-    crawl is 120 MB of JSON."""
+def _read_records(path: Path, keys: set[str] | None) -> dict[str, object]:
+    """The wanted records of one shared file (``None``: all), keyed like the eval set's ``record``
+    (row index, or the file's own index column). JSON Lines are streamed and only wanted lines
+    parsed: the Stock crawl is 120 MB of JSON."""
     name = path.name
     with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as fh:
         if name.endswith(".jsonl.gz"):
-            return {str(i): json.loads(line) for i, line in enumerate(fh) if str(i) in keys}
+            return {str(i): json.loads(line) for i, line in enumerate(fh) if keys is None or str(i) in keys}
         if name.endswith(".json.gz") or "fishkuo_" in name:  # fishkuo's PTT ".csv" files are JSON arrays
             data = json.load(fh)
             data = data["articles"] if isinstance(data, dict) else data
-            return {str(i): row for i, row in enumerate(data) if str(i) in keys}
+            return {str(i): row for i, row in enumerate(data) if keys is None or str(i) in keys}
         csv.field_size_limit(sys.maxsize)
         reader = csv.DictReader(fh)
         keyed = "" in (reader.fieldnames or [])
         found = {}
         for i, row in enumerate(reader):
             key = row[""] if keyed else str(i)
-            if key in keys:
+            if keys is None or key in keys:
                 found[key] = row
         return found
 
@@ -403,6 +403,15 @@ def _post_and_comments(row) -> tuple[str, str, list[str]]:
         raw = row.get("messages") or row.get("reply") or []
         comments = [m.get("push_content", "") if isinstance(m, dict) else str(m) for m in raw]
     return title, body, comments
+
+
+def iter_units(shared_root: Path, source: str):
+    """Every unit of one shared file as (record, field, item): the post, then each comment."""
+    for record, row in _read_records(Path(shared_root) / source, None).items():
+        title, body, comments = _post_and_comments(row)
+        yield record, "post", _unit(row, source, "post")
+        for i, _ in enumerate(comments):
+            yield record, f"comment:{i}", _unit(row, source, f"comment:{i}")
 
 
 def read_unit(shared_root: Path, source: str, record: str, field: str) -> SponsoredItem:

@@ -344,7 +344,8 @@ def _run_with_progress(site: str, sources: list[str], out: str, **kwargs):
     required=True,
     multiple=True,
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Saved pages: a site tree, or shared/fixtures/ptt's flat names; repeat to overlay.",
+    help="Saved pages: a site tree, or the flat names of shared/fixtures/{ptt,dcard,mobile01}; "
+    "repeat to overlay.",
 )
 @click.option(
     "--port", type=int, default=8000, show_default=True, help="Port on 127.0.0.1 (0 = any free port)."
@@ -362,7 +363,8 @@ def _run_with_progress(site: str, sources: list[str], out: str, **kwargs):
     "faults",
     multiple=True,
     metavar="PATH=KIND[,KIND]",
-    help="Inject faults: 429, 503, 403, timeout, cloudflare, truncated, dataloss.",
+    help="Inject faults: 429, 503, 403, timeout, cloudflare, cfblock, truncated, dataloss "
+    "(PATH answers any query; PATH?QUERY only that query).",
 )
 def replay(roots: tuple[Path, ...], port: int, over18_boards, faults) -> None:
     """Serve saved pages on 127.0.0.1 under the sites' real URL layout."""

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SPIDERS = {"ptt": "boards"}
+# site -> the spider argument that takes its sources (PTT boards, Dcard forum aliases, Mobile01 forum ids)
+SPIDERS = {"ptt": "boards", "dcard": "forums", "mobile01": "forums"}
 SETTINGS_MODULE = "koubei.spiders.settings"
 
 
@@ -63,6 +64,8 @@ class CrawlSummary:
         """The closing stats line: pages, posts, comments, skips by reason."""
         store = self.by_prefix("koubei/store/")
         skips = {**self.skipped, **{f"blocked_{k}": v for k, v in self.blocked.items()}}
+        if self.count("robotstxt/forbidden"):
+            skips["robots_txt"] = self.count("robotstxt/forbidden")
         skip_text = ", ".join(f"{k} {v}" for k, v in sorted(skips.items())) or "none"
         return (
             f"{self.site}: {self.finish_reason or 'failed'} — pages {self.pages}, posts {self.posts}, "
@@ -83,8 +86,14 @@ def crawl_command(
     stats_file: str | None = None,
     log_file: str | None = None,
     settings: dict[str, str] | None = None,
+    spider_args: dict[str, str] | None = None,
+    impersonate: str | None = None,
 ) -> list[str]:
-    """The ``scrapy crawl`` command line for one crawl (also what a user can run by hand)."""
+    """The ``scrapy crawl`` command line for one crawl (also what a user can run by hand).
+
+    ``spider_args`` are extra ``-a`` arguments of one site (Dcard's ``refresh``, ...);
+    ``impersonate`` names a browser for the opt-in ``scrapy-impersonate`` download handler.
+    """
     if site not in SPIDERS:
         raise ValueError(f"unknown site {site!r}; one of {', '.join(SPIDERS)}")
     cmd = [
@@ -103,9 +112,12 @@ def crawl_command(
         ("until", until),
         ("base_url", base_url),
         ("lookback_days", lookback_days),
+        *(spider_args or {}).items(),
     ):
         if value is not None:
             cmd += ["-a", f"{name}={value}"]
+    if impersonate:
+        cmd += ["-s", f"KOUBEI_IMPERSONATE={impersonate}"]
     if stats_file:
         cmd += ["-s", f"KOUBEI_STATS_FILE={stats_file}"]
     if log_file:
@@ -120,31 +132,20 @@ def run_crawl(
     sources: list[str],
     out: str,
     *,
-    since: str | None = None,
-    until: str | None = None,
-    base_url: str | None = None,
-    lookback_days: float | None = None,
-    settings: dict[str, str] | None = None,
     timeout: float | None = None,
     log_file: str | None = None,
     on_progress: Callable[[dict], None] | None = None,
+    **options,
 ) -> CrawlSummary:
-    """Crawl ``sources`` (PTT boards) of ``site`` into the raw store at ``out``."""
+    """Crawl ``sources`` (PTT boards, Dcard or Mobile01 forums) of ``site`` into the raw store at ``out``.
+
+    ``options`` are :func:`crawl_command`'s: since, until, base_url, lookback_days, settings,
+    spider_args, impersonate.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=f"koubei-crawl-{site}-"))
     stats_file = str(workdir / "stats.json")
     log_file = log_file or str(workdir / "crawl.log")
-    cmd = crawl_command(
-        site,
-        sources,
-        out,
-        since=since,
-        until=until,
-        base_url=base_url,
-        lookback_days=lookback_days,
-        stats_file=stats_file,
-        log_file=log_file,
-        settings=settings,
-    )
+    cmd = crawl_command(site, sources, out, stats_file=stats_file, log_file=log_file, **options)
     env = {**os.environ, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
     started = time.monotonic()
     stderr_path = workdir / "stderr.txt"

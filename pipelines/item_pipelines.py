@@ -40,7 +40,7 @@ class ValidatePipeline:
             self.stats.inc_value("koubei/dropped/missing_" + "_".join(missing))
             raise DropItem(f"post {item.post.post_id or item.post.url} lacks {', '.join(missing)}")
         for c in item.comments:
-            if c.content is None:
+            if c.content is None and not c.hidden:  # a hidden comment has no content by design
                 self.stats.inc_value("koubei/fields_missing/comment_content")
         return item
 

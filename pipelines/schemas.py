@@ -68,9 +68,16 @@ POSTS = Dataset(
             pa.field("boo_count", pa.int32()),  # PTT 噓
             pa.field("arrow_count", pa.int32()),  # PTT →
             pa.field("like_count", pa.int32()),  # Dcard likes (null on PTT)
-            pa.field("comment_count", pa.int32()),
+            pa.field("comment_count", pa.int32()),  # Dcard: top-level comments (commentCount)
             pa.field("crawled_at", UTC_TS, nullable=False),
             pa.field("content_hash", pa.string()),  # sha256 of title + content + comments: detects changes
+            # Added for Dcard (null elsewhere); appended so files written before still read.
+            pa.field("topics", pa.list_(pa.string())),  # Dcard topics (hashtag-like labels)
+            pa.field("reactions", pa.map_(pa.string(), pa.int32())),  # Dcard reaction name -> count
+            pa.field("author_school", pa.string()),  # Dcard school shown with the post
+            pa.field("author_department", pa.string()),  # Dcard department shown with the post
+            pa.field("author_gender", pa.string()),  # Dcard F / M
+            pa.field("suspicious_account", pa.bool_()),  # Dcard isSuspiciousAccount
         ],
         metadata=_meta("one row per post; re-crawls replace the row"),
     ),
@@ -83,7 +90,9 @@ COMMENTS = Dataset(
         [
             pa.field("board", pa.string(), nullable=False),
             pa.field("post_id", pa.string(), nullable=False),
-            pa.field("seq", pa.int32(), nullable=False),  # 1-based order on the page (Dcard: floor)
+            # PTT: 1-based order on the page; Dcard: floor (sub-comments: parent floor * 10000 + their
+            # own floor); Mobile01: the reply's #floor (the opening post is #1, replies start at 2)
+            pa.field("seq", pa.int32(), nullable=False),
             pa.field("comment_id", pa.string()),  # Dcard comment uuid (null on PTT)
             pa.field("parent_seq", pa.int32()),  # sub-comment parent (Dcard); null otherwise
             pa.field("author_id", pa.string()),
@@ -95,9 +104,180 @@ COMMENTS = Dataset(
             pa.field("like_count", pa.int32()),
             pa.field("hidden", pa.bool_()),
             pa.field("crawled_at", UTC_TS, nullable=False),
+            # Added for Dcard and Mobile01 (null elsewhere); appended so files written before still read.
+            pa.field("author_school", pa.string()),  # Dcard school shown with the comment
+            pa.field("author_gender", pa.string()),  # Dcard F / M
+            pa.field("is_op", pa.bool_()),  # the post's author commenting (Dcard host, Mobile01 樓主)
+            pa.field("quote", pa.string()),  # Mobile01: the quoted text, kept out of content
         ],
         metadata=_meta("one row per comment; a re-crawled post replaces all of its comments"),
     ),
 )
 
 DATASETS = {d.name: d for d in (POSTS, COMMENTS)}
+
+# ---------------------------------------------------------------------------------------------- enriched
+# Written by the enrich stage (pipelines/enrich.py) from one raw posts+comments partition pair, in
+# the same layout, so a post and its comments stay together and a stage reads one board-day file.
+
+MENTION = pa.struct(
+    [
+        pa.field("brand", pa.string(), nullable=False),  # the watch entry's name
+        pa.field("group", pa.string()),  # the watch entry's group
+        pa.field("field", pa.string(), nullable=False),  # "title" or "text": the column start/end index
+        pa.field("start", pa.int32(), nullable=False),  # character offsets into that column
+        pa.field("end", pa.int32(), nullable=False),
+        pa.field("sentiment", pa.string()),  # the classifier on the window around the mention
+        pa.field("score", pa.float32()),  # probability of that label
+    ]
+)
+
+ENRICHED = Dataset(
+    name="enriched",
+    key=("platform", "post_id", "seq"),
+    file_schema=pa.schema(
+        [
+            pa.field("board", pa.string(), nullable=False),
+            pa.field("post_id", pa.string(), nullable=False),
+            pa.field("seq", pa.int32(), nullable=False),  # 0: the post itself; else the comment's seq
+            pa.field("kind", pa.string(), nullable=False),  # "post" or "comment"
+            pa.field("author_id", pa.string()),
+            pa.field("created_at", UTC_TS),  # the unit's own time (a comment's may be a later day)
+            pa.field("tag", pa.string()),  # comments: push / boo / neutral (PTT 推 噓 →)
+            pa.field("like_count", pa.int32()),  # Dcard / Mobile01 likes
+            pa.field("comment_count", pa.int32()),  # posts: comments stored with the post
+            pa.field("title", pa.string()),  # posts: the cleaned title
+            pa.field("text", pa.string()),  # the cleaned own text: no quotes, signature, footer
+            pa.field("sentiment", pa.string()),  # negative / neutral / positive; null: not scored
+            pa.field("p_negative", pa.float32()),
+            pa.field("p_neutral", pa.float32()),  # null for a two-class model
+            pa.field("p_positive", pa.float32()),
+            pa.field("sponsored", pa.bool_(), nullable=False),
+            pa.field("sponsored_reasons", pa.list_(pa.string())),  # "rule:<name>: <matched text>", …
+            pa.field("mentions", pa.list_(MENTION)),
+            pa.field("model_version", pa.string()),  # <model dir>@<weights sha256[:12]>/<backend>
+            pa.field("enriched_at", UTC_TS, nullable=False),
+        ],
+        metadata=_meta("one row per post (seq 0) and comment; a partition is rewritten whole"),
+    ),
+)
+
+DATASETS[ENRICHED.name] = ENRICHED
+
+# ---------------------------------------------------------------------------------------------- derived
+# Trends, hourly trends and alerts (pipelines/trends.py, pipelines/alerts.py) span platforms and
+# boards, so they are partitioned by the Asia/Taipei day only, one file per day:
+# ``<name>/date=<YYYY-MM-DD>/<name>.parquet``. A day that was computed always has its file (possibly
+# with no rows), so "no mentions that day" and "not computed" stay apart.
+
+DAY_PARTITION = (pa.field("date", pa.string()),)
+
+
+@dataclass(frozen=True)
+class DayDataset(Dataset):
+    """A derived dataset with one file per Asia/Taipei day (no platform partition)."""
+
+    @property
+    def schema(self) -> pa.Schema:
+        return pa.schema(list(DAY_PARTITION) + list(self.file_schema))
+
+    def day_file(self, base: str, day: str) -> str:
+        return f"{base.rstrip('/')}/{self.name}/date={day}/{self.name}.parquet"
+
+
+_VOLUME = [
+    pa.field("brand", pa.string(), nullable=False),  # the watch entry's name
+    pa.field("group", pa.string()),  # its competitor group (share of voice is computed inside it)
+    pa.field("platform", pa.string(), nullable=False),
+    pa.field("board", pa.string(), nullable=False),
+    # Units (a post, or one comment) that mention the brand, counted once however often they name it.
+    pa.field("posts", pa.int32(), nullable=False),
+    pa.field("comments", pa.int32(), nullable=False),
+    pa.field("mentions", pa.int32(), nullable=False),  # posts + comments
+    pa.field("authors", pa.int32(), nullable=False),  # distinct author ids (not additive across rows)
+    # The brand's sentiment in each unit: the majority label of its mentions' windows.
+    pa.field("positive", pa.int32(), nullable=False),
+    pa.field("neutral", pa.int32(), nullable=False),
+    pa.field("negative", pa.int32(), nullable=False),
+    pa.field("unscored", pa.int32(), nullable=False),
+    pa.field("sponsored", pa.int32(), nullable=False),  # units flagged 業配
+]
+
+TRENDS = DayDataset(
+    name="trends",
+    key=("date", "brand", "platform", "board"),
+    file_schema=pa.schema(
+        [
+            *_VOLUME,
+            pa.field("net_sentiment", pa.float64()),  # (positive - negative) / scored; null: none scored
+            pa.field("pn_ratio", pa.float64()),  # positive / negative (P/N 值); null: no negative
+            pa.field("sponsored_share", pa.float64(), nullable=False),  # sponsored / mentions
+            # Engagement of the brand's posts created that day (raw posts), plus its comments' likes.
+            pa.field("pushes", pa.int64(), nullable=False),  # PTT 推
+            pa.field("boos", pa.int64(), nullable=False),  # PTT 噓
+            pa.field("arrows", pa.int64(), nullable=False),  # PTT →
+            pa.field("likes", pa.int64(), nullable=False),  # Dcard likes of posts and comments
+            pa.field("comments_received", pa.int64(), nullable=False),  # comments on those posts
+            # Share of voice: mentions / group_mentions, where group_mentions sums every brand of the
+            # group on the same platform, board and day. Aggregate by summing both, then dividing.
+            pa.field("group_mentions", pa.int32()),
+            pa.field("sov", pa.float64()),
+            pa.field("top_terms", pa.list_(pa.string())),  # TF-IDF against all of the day's units
+        ],
+        metadata=_meta("one row per brand x platform x board per Asia/Taipei day; a day is rewritten whole"),
+    ),
+)
+
+TRENDS_HOURLY = DayDataset(
+    name="trends_hourly",
+    key=("date", "hour", "brand", "platform", "board"),
+    file_schema=pa.schema(
+        [
+            pa.field("hour", UTC_TS, nullable=False),  # start of the hour (UTC; Taipei = UTC+8)
+            *_VOLUME,
+        ],
+        metadata=_meta("one row per brand x platform x board per hour; kept for the latest days only"),
+    ),
+)
+
+ALERT_THREAD = pa.struct(
+    [
+        pa.field("platform", pa.string()),
+        pa.field("board", pa.string()),
+        pa.field("post_id", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("url", pa.string()),
+        pa.field("snippet", pa.string()),  # the text around the first negative mention
+        pa.field("negative", pa.int32()),  # negative units about the brand in the thread, in the period
+        pa.field("comments", pa.int32()),  # comments in the period
+        pa.field("pushes", pa.int32()),
+        pa.field("boos", pa.int32()),
+    ]
+)
+
+ALERTS = DayDataset(
+    name="alerts",
+    key=("alert_id",),
+    file_schema=pa.schema(
+        [
+            pa.field("alert_id", pa.string(), nullable=False),  # stable per episode
+            pa.field("rule", pa.string(), nullable=False),  # negative_spike_daily / _hourly / viral_thread
+            pa.field("brand", pa.string(), nullable=False),
+            pa.field("group", pa.string()),
+            pa.field("period_start", UTC_TS, nullable=False),
+            pa.field("period_end", UTC_TS, nullable=False),
+            pa.field("observed", pa.float64(), nullable=False),
+            pa.field("expected", pa.float64()),
+            pa.field("p_value", pa.float64()),
+            pa.field("mentions", pa.int32()),  # all of the brand's mentions in the period
+            pa.field("negative_share", pa.float64()),
+            pa.field("threads", pa.list_(ALERT_THREAD)),
+            pa.field("terms", pa.list_(pa.string())),
+            pa.field("message", pa.string()),
+            pa.field("fired_at", UTC_TS, nullable=False),
+            pa.field("channels", pa.list_(pa.string())),  # redacted: scheme only
+            pa.field("delivered", pa.bool_()),  # every channel accepted it (true when none configured)
+        ],
+        metadata=_meta("one row per alert (one per spike episode); the outbox JSONL is the source"),
+    ),
+)

@@ -91,14 +91,36 @@ class RawStore:
     def partition_file(self, dataset: Dataset, platform: str, day: str, board: str) -> str:
         return self._path(dataset.name, f"platform={platform}", f"date={day}", f"{board}.parquet")
 
+    def partitions(
+        self, dataset: Dataset, *, platform: str | None = None, day: str | None = None
+    ) -> list[tuple[str, str, str]]:
+        """``(platform, day, board)`` of every partition file of ``dataset``, sorted."""
+        base = self._path(dataset.name)
+        if self.fs.get_file_info(base).type != pafs.FileType.Directory:
+            return []
+        found = []
+        for info in self.fs.get_file_info(pafs.FileSelector(base, recursive=True)):
+            p, d, name = (["", "", ""] + info.path.split("/"))[-3:]
+            if (
+                info.type != pafs.FileType.File
+                or not (p.startswith("platform=") and d.startswith("date=") and name.endswith(".parquet"))
+                or name.startswith(".")  # a write in progress
+            ):
+                continue
+            p, d = p.removeprefix("platform="), d.removeprefix("date=")
+            if (platform is None or p == platform) and (day is None or d == day):
+                found.append((p, d, name.removesuffix(".parquet")))
+        return sorted(found)
+
     # ------------------------------------------------------------------------------------- I/O
-    def _read_file(self, path: str, dataset: Dataset) -> pa.Table | None:
+    def read_file(self, path: str, dataset: Dataset) -> pa.Table | None:
+        """One partition file with the dataset's declared schema, or None when it does not exist."""
         info = self.fs.get_file_info(path)
         if info.type != pafs.FileType.File:
             return None
         return pq.read_table(path, filesystem=self.fs, schema=dataset.file_schema)
 
-    def _write_file(self, path: str, table: pa.Table) -> None:
+    def write_file(self, path: str, table: pa.Table) -> None:
         """Write then rename (local), or a single PUT (object stores, where an object appears whole)."""
         parent = path.rsplit("/", 1)[0]
         self.fs.create_dir(parent, recursive=True)
@@ -128,7 +150,7 @@ class RawStore:
         stats = WriteStats()
         posts_path = self.partition_file(POSTS, platform, day, board)
         comments_path = self.partition_file(COMMENTS, platform, day, board)
-        old_posts = self._read_file(posts_path, POSTS)
+        old_posts = self.read_file(posts_path, POSTS)
         old_by_id = {r["post_id"]: r for r in old_posts.to_pylist()} if old_posts is not None else {}
         replaced: dict[str, ThreadItem] = {}
         for post_id, thread in batch.items():
@@ -145,7 +167,7 @@ class RawStore:
             return stats
         # Comments first: if we die between the two writes, the old post hash makes the next
         # crawl rewrite both.
-        old_comments = self._read_file(comments_path, COMMENTS)
+        old_comments = self.read_file(comments_path, COMMENTS)
         kept = (
             []
             if old_comments is None
@@ -154,11 +176,11 @@ class RawStore:
         fresh = [_row(c, COMMENTS) for t in replaced.values() for c in t.comments]
         stats.comments = len(fresh)
         comments = sorted(kept + fresh, key=lambda r: (r["post_id"], r["seq"]))
-        self._write_file(comments_path, pa.Table.from_pylist(comments, schema=COMMENTS.file_schema))
+        self.write_file(comments_path, pa.Table.from_pylist(comments, schema=COMMENTS.file_schema))
         for post_id, thread in replaced.items():
             old_by_id[post_id] = _row(thread.post, POSTS)
         posts = sorted(old_by_id.values(), key=lambda r: (r["created_at"], r["post_id"]))
-        self._write_file(posts_path, pa.Table.from_pylist(posts, schema=POSTS.file_schema))
+        self.write_file(posts_path, pa.Table.from_pylist(posts, schema=POSTS.file_schema))
         stats.files = 2
         return stats
 
@@ -170,7 +192,7 @@ class RawStore:
             by_partition[(item.platform, taipei_day(item.created_at), item.board)].add(item.post_id)
         for (platform, day, board), ids in by_partition.items():
             path = self.partition_file(POSTS, platform, day, board)
-            table = self._read_file(path, POSTS)
+            table = self.read_file(path, POSTS)
             if table is None:
                 continue
             rows = table.to_pylist()
@@ -179,9 +201,32 @@ class RawStore:
                 if r["post_id"] in ids and not r["deleted"]:
                     r["deleted"], changed = True, changed + 1
             if changed:
-                self._write_file(path, pa.Table.from_pylist(rows, schema=POSTS.file_schema))
+                self.write_file(path, pa.Table.from_pylist(rows, schema=POSTS.file_schema))
                 stats.marked_deleted += changed
         return stats
+
+    # ------------------------------------------------------------------------------------- reads
+    def post_counts(
+        self, platform: str, board: str, since: datetime | None
+    ) -> dict[str, tuple[int | None, int | None]]:
+        """``post_id -> (like_count, comment_count)`` of the stored posts of one board created
+        since ``since`` (day granularity; None = all), for spiders that skip re-fetching
+        posts whose counts did not move."""
+        base = self._path(POSTS.name, f"platform={platform}")
+        if self.fs.get_file_info(base).type != pafs.FileType.Directory:
+            return {}
+        first = f"date={taipei_day(since)}" if since is not None else "date="
+        out: dict[str, tuple[int | None, int | None]] = {}
+        for info in self.fs.get_file_info(pafs.FileSelector(base)):
+            name = info.path.rsplit("/", 1)[-1]
+            if info.type != pafs.FileType.Directory or not name.startswith("date=") or name < first:
+                continue
+            table = self.read_file(f"{info.path}/{board}.parquet", POSTS)
+            if table is None:
+                continue
+            for row in table.select(["post_id", "like_count", "comment_count"]).to_pylist():
+                out[row["post_id"]] = (row["like_count"], row["comment_count"])
+        return out
 
     # ------------------------------------------------------------------------------------- cursors
     def _cursor_path(self, platform: str, board: str) -> str:

@@ -29,6 +29,10 @@ class CommentRecord:
     like_count: int | None = None
     hidden: bool = False
     crawled_at: datetime | None = None
+    author_school: str | None = None
+    author_gender: str | None = None
+    is_op: bool | None = None
+    quote: str | None = None
 
 
 @dataclass
@@ -56,6 +60,12 @@ class PostRecord:
     comment_count: int | None = None
     crawled_at: datetime | None = None
     content_hash: str | None = None
+    topics: list[str] | None = None
+    reactions: dict[str, int] | None = None
+    author_school: str | None = None
+    author_department: str | None = None
+    author_gender: str | None = None
+    suspicious_account: bool | None = None
 
 
 @dataclass
@@ -71,8 +81,13 @@ class ThreadItem:
         p = self.post
         for part in (p.title, p.content, p.edited_at, p.deleted, p.like_count):
             h.update(repr(part).encode())
+        # Fields the later sites brought in; PTT posts hash exactly as before they existed.
+        for part in (p.comment_count, p.reactions, p.topics) if p.platform != "ptt" else ():
+            h.update(repr(part).encode())
         for c in self.comments:
             h.update(repr((c.seq, c.author_id, c.tag, c.content, c.like_count, c.hidden)).encode())
+            if c.quote is not None:
+                h.update(repr(c.quote).encode())
         p.content_hash = h.hexdigest()
         return self
 

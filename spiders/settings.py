@@ -39,6 +39,8 @@ DOWNLOADER_MIDDLEWARES = {
     # process_response runs from high to low numbers: see a challenge page before Retry (550) and
     # an over-18 redirect before Redirect (600) follow them.
     "koubei.spiders.middlewares.BlockDetectionMiddleware": 650,
+    # Off unless KOUBEI_IMPERSONATE names a browser (see README, Cloudflare).
+    "koubei.spiders.middlewares.ImpersonateMiddleware": 700,
 }
 ITEM_PIPELINES = {
     "koubei.pipelines.item_pipelines.ValidatePipeline": 100,
@@ -56,5 +58,9 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 EXTENSIONS = {"koubei.spiders.extensions.StatsFileExtension": 500}
+# Opt-in browser TLS fingerprint for Cloudflare-fronted sites (Dcard, Mobile01): a curl_cffi
+# browser name such as "chrome"; needs `pip install scrapy-impersonate`. `koubei crawl --impersonate`.
+KOUBEI_IMPERSONATE = None
+
 # Set by `koubei crawl`: where the extension keeps the live stats JSON.
 KOUBEI_STATS_FILE = None

@@ -6,35 +6,22 @@ politeness delays differ (zero delays on loopback keep the suite fast).
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
-from koubei.pipelines.crawl import SETTINGS_MODULE, crawl_command, run_crawl
 from koubei.pipelines.replay import FaultPlan, ReplayServer
 from koubei.pipelines.schemas import COMMENTS, POSTS
 from koubei.pipelines.sitegen import FakeArticle, FakePush, write_board
 from koubei.pipelines.store import RawStore, read_dataset
 
+from . import crawl_helpers
 from .conftest import FIXTURES, require_shared
 
 pytestmark = pytest.mark.slow
-FAST = {
-    "DOWNLOAD_DELAY": "0",
-    "AUTOTHROTTLE_ENABLED": "False",
-    "DOWNLOAD_TIMEOUT": "2",
-    "RETRY_BACKOFF_BASE": "0.05",
-    "CONCURRENT_REQUESTS_PER_DOMAIN": "4",
-    "LOG_LEVEL": "INFO",
-}
 BOARD = "KoubeiTest"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
 
@@ -77,16 +64,7 @@ def board_site(tmp_path) -> tuple[Path, list[FakeArticle]]:
 
 
 def crawl(server: ReplayServer, out: Path, since: str | None = "2024-01-01", **kw):
-    return run_crawl(
-        "ptt",
-        [kw.pop("board", BOARD)],
-        str(out),
-        since=since,
-        base_url=server.base_url,
-        settings={**FAST, **kw.pop("settings", {})},
-        timeout=120,
-        **kw,
-    )
+    return crawl_helpers.crawl("ptt", server, out, [kw.pop("board", BOARD)], since, **kw)
 
 
 def rows(table, *cols):
@@ -98,7 +76,7 @@ def test_crawl_writes_documented_schema_and_is_idempotent(board_site, tmp_path):
     out = tmp_path / "store"
     with ReplayServer(site) as server:
         first = crawl(server, out)
-        files_first = {p: p.read_bytes() for p in out.rglob("*.parquet")}
+        files_first = crawl_helpers.parquet_files(out)
         second = crawl(server, out)
     assert first.ok, first.line()
     assert (first.posts, first.count("koubei/store/new")) == (45, 45)
@@ -139,7 +117,7 @@ def test_crawl_writes_documented_schema_and_is_idempotent(board_site, tmp_path):
     assert (
         second.ok and second.count("koubei/store/unchanged") == 45 and second.count("koubei/store/new") == 0
     )
-    assert {p: p.read_bytes() for p in out.rglob("*.parquet")} == files_first
+    assert crawl_helpers.parquet_files(out) == files_first
     cursor = RawStore(str(out)).read_cursor("ptt", BOARD)
     assert cursor.newest_post_id == articles[-1].post_id
 
@@ -195,34 +173,8 @@ def test_killed_crawl_resumes_with_every_article_exactly_once(tmp_path):
     articles = make_articles(80, hours=2)
     write_board(site, BOARD, articles)
     out = tmp_path / "store"
-    env = {**os.environ, "SCRAPY_SETTINGS_MODULE": SETTINGS_MODULE}
-    settings = {
-        **FAST,
-        "CONCURRENT_REQUESTS_PER_DOMAIN": "1",
-        "DOWNLOAD_DELAY": "0.05",
-        "KOUBEI_FLUSH_ITEMS": "5",
-    }
     with ReplayServer(site) as server:
-        cmd = crawl_command(
-            "ptt",
-            [BOARD],
-            str(out),
-            since="2024-01-01",
-            base_url=server.base_url,
-            settings=settings,
-            log_file=str(tmp_path / "killed.log"),
-        )
-        proc = subprocess.Popen(cmd, env=env)
-        deadline = time.monotonic() + 60
-        stored = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            files = list((out / "posts").rglob("*.parquet")) if (out / "posts").exists() else []
-            stored = sum(pq.read_metadata(f).num_rows for f in files)
-            if stored >= 20:
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        stored = crawl_helpers.kill_midway("ptt", server, out, [BOARD], 20, tmp_path / "killed.log")
         assert 20 <= stored < 80, f"kill came at {stored} stored articles"
         assert RawStore(str(out)).read_cursor("ptt", BOARD) is None  # never advanced by a killed crawl
         resumed = crawl(server, out)
@@ -232,7 +184,7 @@ def test_killed_crawl_resumes_with_every_article_exactly_once(tmp_path):
     comments = read_dataset(str(out), "comments").to_pylist()
     assert len(comments) == sum(len(a.pushes) for a in articles)
     assert len({(c["post_id"], c["seq"]) for c in comments}) == len(comments)
-    assert not list(out.rglob("*.tmp")) or all(p.name.startswith(".") for p in out.rglob("*.tmp"))
+    assert crawl_helpers.only_hidden_temp_files(out)
 
 
 def test_each_fault_ends_in_retry_or_counted_skip(board_site, tmp_path):

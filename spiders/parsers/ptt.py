@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from lxml import html as lxml_html
 
 from ..items import CommentRecord, PostRecord, ThreadItem
+from .errors import NotFoundError, PageError, TruncatedError, WrongPageError
 
 TAIPEI = ZoneInfo("Asia/Taipei")
 PLATFORM = "ptt"
@@ -53,21 +54,21 @@ NREC_LIMIT = 100
 TRAILING_RULE = re.compile(r"\n--\s*$")  # the separator PTT puts before the footer
 
 
-class PttParseError(ValueError):
+class PttParseError(PageError):
     """The page is not a PTT page of the expected kind; ``reason`` is a short stats key."""
 
     reason = "parse_error"
 
 
-class NotFoundPage(PttParseError):
+class NotFoundPage(PttParseError, NotFoundError):
     reason = "not_found"
 
 
-class NotPttPage(PttParseError):
+class NotPttPage(PttParseError, WrongPageError):
     reason = "not_ptt"
 
 
-class TruncatedPage(PttParseError):
+class TruncatedPage(PttParseError, TruncatedError):
     reason = "truncated"
 
 
