@@ -7,7 +7,7 @@ are ~11 characters; padding them to 128 would waste >90% of the work), and run u
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,15 +94,29 @@ class TextClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         clean = [normalize(t or "") for t in texts]
-        order = sorted(range(len(clean)), key=lambda i: len(clean[i]))
         out = np.zeros((len(clean), len(self.labels)), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        for idx in self._buckets([len(t) for t in clean]):
             logits = self._logits([clean[i] for i in idx])
             logits = logits - logits.max(axis=1, keepdims=True)
             probs = np.exp(logits)
             out[idx] = probs / probs.sum(axis=1, keepdims=True)
         return out
+
+    def _buckets(self, lengths: Sequence[int]) -> Iterator[list[int]]:
+        """Indexes by length, cut into batches of at most ``batch_size`` that never pad a text to more
+        than about twice its length: a partition's few mention windows must not pad to its posts'."""
+        batch: list[int] = []
+        first = 0
+        for i in sorted(range(len(lengths)), key=lengths.__getitem__):
+            length = min(lengths[i], self.max_length)
+            if batch and (len(batch) == self.batch_size or length > 2 * first + 8):
+                yield batch
+                batch = []
+            if not batch:
+                first = length
+            batch.append(i)
+        if batch:
+            yield batch
 
     def predict(self, texts: Sequence[str], restrict_to: Sequence[str] | None = None) -> list[str]:
         """Labels; ``restrict_to`` scores a binary set with a 3-class model (argmax over those labels)."""

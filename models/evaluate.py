@@ -23,8 +23,9 @@ class BadDataFile(ValueError):
 
 
 def read_labeled_csv(
-    path: str | Path, text_col: str = "text", label_col: str = "label"
+    path: str | Path, text_col: str = "text", label_col: str = "label", valid: Sequence[str] | None = VALID
 ) -> list[tuple[str, str]]:
+    """(text, label) rows; ``valid=None`` accepts any non-empty label (training files of other tasks)."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
@@ -38,10 +39,10 @@ def read_labeled_csv(
             rows = []
             for n, row in enumerate(reader, start=2):
                 label = (row[label_col] or "").strip().lower()
-                if label not in VALID:
-                    raise BadDataFile(
-                        f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(VALID)}"
-                    )
+                if valid is not None and label not in valid:
+                    raise BadDataFile(f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(valid)}")
+                if not label:
+                    raise BadDataFile(f"{path}:{n}: empty label")
                 rows.append((row[text_col] or "", label))
     except FileNotFoundError:
         raise BadDataFile(f"{path}: no such file") from None

@@ -443,11 +443,12 @@ def demo(out: Path, replay: Path | None, boards: tuple[str, ...]) -> None:
 
 def _register_commands() -> None:
     """Command families that live in their own modules."""
+    from .cli_enrich import enrich
     from .cli_eval import eval_group
     from .cli_match import match
     from .cli_segment import segment
 
-    for command in (segment, match, eval_group):
+    for command in (segment, match, enrich, eval_group):
         main.add_command(command)
 
 

@@ -219,7 +219,8 @@ TRENDS = DayDataset(
             pa.field("likes", pa.int64(), nullable=False),  # Dcard likes of posts and comments
             pa.field("comments_received", pa.int64(), nullable=False),  # comments on those posts
             # Share of voice: mentions / group_mentions, where group_mentions sums every brand of the
-            # group on the same platform, board and day. Aggregate by summing both, then dividing.
+            # group on the same platform, board and day. Over several rows: the brand's summed mentions
+            # over the group's summed mentions of the same rows (README), not sum(group_mentions).
             pa.field("group_mentions", pa.int32()),
             pa.field("sov", pa.float64()),
             pa.field("top_terms", pa.list_(pa.string())),  # TF-IDF against all of the day's units
