@@ -40,7 +40,9 @@ def read_labeled_csv(
             for n, row in enumerate(reader, start=2):
                 label = (row[label_col] or "").strip().lower()
                 if valid is not None and label not in valid:
-                    raise BadDataFile(f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(valid)}")
+                    raise BadDataFile(
+                        f"{path}:{n}: label {row[label_col]!r} is not one of {', '.join(valid)}"
+                    )
                 if not label:
                     raise BadDataFile(f"{path}:{n}: empty label")
                 rows.append((row[text_col] or "", label))

@@ -32,7 +32,9 @@ SOURCES = (
     "data/forum_text/ptt_gossiping_2018-2019_yeeyanchen_ptt.csv.gz",
     "data/ptt_happy_hate_sad/train.csv.gz",
 )
-VOCABULARY = re.compile("業配|廣告|廣宣|合作|邀約|邀請|公關|贊助|工商|試用|開箱|體驗|折扣碼|優惠碼|推薦碼|分潤|團購")
+VOCABULARY = re.compile(
+    "業配|廣告|廣宣|合作|邀約|邀請|公關|贊助|工商|試用|開箱|體驗|折扣碼|優惠碼|推薦碼|分潤|團購"
+)
 
 
 def as_text(item: SponsoredItem, head: int = 160, tail: int = 100) -> str:
@@ -48,8 +50,9 @@ def eval_keys(eval_csv: Path) -> set[tuple[str, str, str]]:
         return {(r["source"], r["record"], r["field"]) for r in csv.DictReader(f)}
 
 
-def build(shared_root: Path, eval_csv: Path, *, n_hard: int = 3000, n_random: int = 3000,
-          seed: int = 13) -> dict[str, list[tuple[str, str]]]:
+def build(
+    shared_root: Path, eval_csv: Path, *, n_hard: int = 3000, n_random: int = 3000, seed: int = 13
+) -> dict[str, list[tuple[str, str]]]:
     """train/dev rows of (text, "sponsored"|"organic"), split 85/15 by a hash of the unit key."""
     rules, skip, rng = SponsoredRules(), eval_keys(eval_csv), random.Random(seed)
     positives, hard, others = [], [], []

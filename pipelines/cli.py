@@ -446,9 +446,10 @@ def _register_commands() -> None:
     from .cli_enrich import enrich
     from .cli_eval import eval_group
     from .cli_match import match
+    from .cli_report import alerts, report, summary, trends
     from .cli_segment import segment
 
-    for command in (segment, match, enrich, eval_group):
+    for command in (segment, match, enrich, trends, alerts, report, summary, eval_group):
         main.add_command(command)
 
 
