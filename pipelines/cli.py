@@ -445,11 +445,12 @@ def _register_commands() -> None:
     """Command families that live in their own modules."""
     from .cli_enrich import enrich
     from .cli_eval import eval_group
+    from .cli_health import health
     from .cli_match import match
     from .cli_report import alerts, report, summary, trends
     from .cli_segment import segment
 
-    for command in (segment, match, enrich, trends, alerts, report, summary, eval_group):
+    for command in (segment, match, enrich, trends, alerts, report, summary, eval_group, health):
         main.add_command(command)
 
 

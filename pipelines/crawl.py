@@ -8,18 +8,22 @@ and the DAGs call the same :func:`run_crawl`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 # site -> the spider argument that takes its sources (PTT boards, Dcard forum aliases, Mobile01 forum ids)
 SPIDERS = {"ptt": "boards", "dcard": "forums", "mobile01": "forums"}
 SETTINGS_MODULE = "koubei.spiders.settings"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +33,7 @@ class CrawlSummary:
     finish_reason: str | None
     stats: dict = field(default_factory=dict)
     log_file: str | None = None
+    health: list[dict] = field(default_factory=list)  # the crawl health rows written for this run
 
     def count(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)
@@ -135,13 +140,16 @@ def run_crawl(
     timeout: float | None = None,
     log_file: str | None = None,
     on_progress: Callable[[dict], None] | None = None,
+    health: bool = True,
     **options,
 ) -> CrawlSummary:
     """Crawl ``sources`` (PTT boards, Dcard or Mobile01 forums) of ``site`` into the raw store at ``out``.
 
     ``options`` are :func:`crawl_command`'s: since, until, base_url, lookback_days, settings,
-    spider_args, impersonate.
+    spider_args, impersonate. With ``health``, one crawl health row per source is appended to the
+    store (:mod:`koubei.pipelines.health`), a killed or failed crawl included.
     """
+    started_at = datetime.now(UTC)
     workdir = Path(tempfile.mkdtemp(prefix=f"koubei-crawl-{site}-"))
     stats_file = str(workdir / "stats.json")
     log_file = log_file or str(workdir / "crawl.log")
@@ -167,13 +175,37 @@ def run_crawl(
     errors = stderr_path.read_text(errors="replace").strip()
     if proc.returncode != 0 and errors:
         stats.setdefault("koubei/error", errors.splitlines()[-1])
-    return CrawlSummary(
+    summary = CrawlSummary(
         site=site,
         returncode=proc.returncode,
         finish_reason=stats.get("finish_reason"),
         stats=stats,
         log_file=log_file,
     )
+    if health:
+        stats.setdefault("koubei/sources", list(sources))  # a crawl that died before saying
+        summary.health = _record_health(summary, out, started_at)
+    return summary
+
+
+def _record_health(summary: CrawlSummary, out: str, started_at: datetime) -> list[dict]:
+    """Health rows of one crawl, written next to the raw store; a failed write is logged, never
+    raised, so it cannot turn a good crawl into a failed task."""
+    from .health import health_rows, last_rows, write_health
+
+    try:
+        rows = health_rows(
+            summary,
+            uuid.uuid4().hex[:12],
+            started_at,
+            datetime.now(UTC),
+            previous=last_rows(out, summary.site),
+        )
+        write_health(out, rows)
+    except (OSError, ValueError) as exc:  # pyarrow's errors are OSError/ValueError subclasses
+        logger.warning("crawl health not written to %s: %s", out, exc)
+        return []
+    return rows
 
 
 def _read_stats(path: str) -> dict:

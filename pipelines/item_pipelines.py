@@ -8,16 +8,26 @@ after a crawl finished cleanly, so a killed crawl is simply crawled again.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 
 from koubei.spiders.items import DeletedItem, ThreadItem
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem, NotConfigured
+from scrapy.statscollectors import StatsCollector
 
 from .store import RawStore, WriteStats
 
 logger = logging.getLogger(__name__)
 REQUIRED_POST_FIELDS = ("platform", "board", "post_id", "url", "created_at", "crawled_at")
+SOURCE_PREFIX = "koubei/source/"
+STORE_KEYS = ("new", "updated", "unchanged", "comments", "marked_deleted", "files", "snapshots")
+
+
+def count_source(stats: StatsCollector, board: str | None, event: str, n: int = 1) -> None:
+    """``koubei/source/<board>/<event>``: the per-source counters the crawl health rows read."""
+    if board and n:
+        stats.inc_value(f"{SOURCE_PREFIX}{board}/{event}", n)
 
 
 class ValidatePipeline:
@@ -38,10 +48,13 @@ class ValidatePipeline:
         missing = [f for f in REQUIRED_POST_FIELDS if getattr(item.post, f) in (None, "")]
         if missing:
             self.stats.inc_value("koubei/dropped/missing_" + "_".join(missing))
+            count_source(self.stats, item.post.board, "dropped")
             raise DropItem(f"post {item.post.post_id or item.post.url} lacks {', '.join(missing)}")
         for c in item.comments:
             if c.content is None and not c.hidden:  # a hidden comment has no content by design
                 self.stats.inc_value("koubei/fields_missing/comment_content")
+                count_source(self.stats, item.post.board, "fields_missing")
+        count_source(self.stats, item.post.board, "items")
         return item
 
 
@@ -80,14 +93,22 @@ class ParquetStorePipeline:
         return item
 
     def flush(self) -> None:
-        stats = self.store.upsert_threads(self.threads)
-        stats.add(self.store.mark_deleted(self.deleted))
+        """Write the buffer one source at a time, so the store's outcome is counted per source too."""
+        by_source: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
+        for thread in self.threads:
+            by_source[thread.post.board][0].append(thread)
+        for item in self.deleted:
+            by_source[item.board][1].append(item)
         self.threads, self.deleted = [], []
-        self.totals.add(stats)
-        for key in ("new", "updated", "unchanged", "comments", "marked_deleted", "files"):
-            value = getattr(stats, key)
-            if value:
-                self.crawler.stats.inc_value(f"koubei/store/{key}", value)
+        for board, (threads, deleted) in sorted(by_source.items()):
+            stats = self.store.upsert_threads(threads)
+            stats.add(self.store.mark_deleted(deleted))
+            self.totals.add(stats)
+            for key in STORE_KEYS:
+                value = getattr(stats, key)
+                if value:
+                    self.crawler.stats.inc_value(f"koubei/store/{key}", value)
+                    count_source(self.crawler.stats, board, f"store/{key}", value)
 
     def close_spider(self):
         self.flush()

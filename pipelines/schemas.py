@@ -282,3 +282,65 @@ ALERTS = DayDataset(
         metadata=_meta("one row per alert (one per spike episode); the outbox JSONL is the source"),
     ),
 )
+
+# ---------------------------------------------------------------------------------------------- collection
+# Written by the crawl stage itself (pipelines/store.py, pipelines/health.py): how a post's engagement
+# moved between crawls, and how healthy each crawl of each source was.
+
+POST_SNAPSHOTS = Dataset(
+    name="post_snapshots",
+    key=("platform", "post_id", "crawled_at"),
+    file_schema=pa.schema(
+        [
+            pa.field("board", pa.string(), nullable=False),
+            pa.field("post_id", pa.string(), nullable=False),
+            pa.field("crawled_at", UTC_TS, nullable=False),  # when these counts were seen
+            pa.field("push_count", pa.int32()),  # PTT 推
+            pa.field("boo_count", pa.int32()),  # PTT 噓
+            pa.field("arrow_count", pa.int32()),  # PTT →
+            pa.field("like_count", pa.int32()),  # Dcard / Mobile01 likes
+            pa.field("comment_count", pa.int32()),
+        ],
+        metadata=_meta("one row per crawl of a post (unchanged posts too); partitioned like posts"),
+    ),
+)
+
+DATASETS[POST_SNAPSHOTS.name] = POST_SNAPSHOTS
+
+CRAWL_HEALTH = DayDataset(
+    name="health",
+    key=("run_id", "platform", "board"),
+    file_schema=pa.schema(
+        [
+            pa.field("run_id", pa.string(), nullable=False),
+            pa.field("platform", pa.string(), nullable=False),
+            pa.field("board", pa.string(), nullable=False),  # PTT board / Dcard forum / Mobile01 forum id
+            pa.field("status", pa.string(), nullable=False),  # ok / partial / blocked / failed (README)
+            pa.field("finish_reason", pa.string()),  # Scrapy's; null: the crawl process died
+            pa.field("returncode", pa.int32(), nullable=False),
+            pa.field("started_at", UTC_TS, nullable=False),
+            pa.field("finished_at", UTC_TS, nullable=False),
+            pa.field("duration_s", pa.float64(), nullable=False),  # the whole crawl's (sources share it)
+            pa.field("requested", pa.int32(), nullable=False),  # requests scheduled, retries included
+            pa.field("succeeded", pa.int32(), nullable=False),  # responses with a status below 400
+            pa.field("retried", pa.int32(), nullable=False),
+            pa.field("blocked", pa.int32(), nullable=False),  # challenge, over-18, 403, empty list
+            pa.field("blocked_reasons", pa.map_(pa.string(), pa.int32())),
+            pa.field("failed", pa.int32(), nullable=False),  # requests given up (timeouts, 5xx, 404 …)
+            pa.field("parse_errors", pa.int32(), nullable=False),  # pages skipped by a parser
+            pa.field("listed", pa.int32()),  # rows the list pages showed; null: the crawl died first
+            pa.field("empty_list", pa.bool_(), nullable=False),  # 0 listed where the last row had > 0
+            pa.field("items", pa.int32(), nullable=False),  # posts the spider yielded
+            pa.field("new", pa.int32(), nullable=False),
+            pa.field("updated", pa.int32(), nullable=False),
+            pa.field("unchanged", pa.int32(), nullable=False),
+            pa.field("marked_deleted", pa.int32(), nullable=False),
+            pa.field("fields_missing", pa.int32(), nullable=False),
+            pa.field(
+                "blocked_share", pa.float64(), nullable=False
+            ),  # requests blocked/failed/unparsed / requested
+            pa.field("error", pa.string()),  # the crawl's last stderr line when it failed
+        ],
+        metadata=_meta("one row per crawl run x source, in the Asia/Taipei day the run started"),
+    ),
+)

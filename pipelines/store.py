@@ -4,10 +4,12 @@ Layout under the storage root (a local path or any pyarrow/fsspec URI)::
 
     posts/platform=ptt/date=2024-02-20/Stock.parquet       one file per board per Taipei day
     comments/platform=ptt/date=2024-02-20/Stock.parquet    comments sit with their post's day
+    post_snapshots/platform=ptt/date=2024-02-20/Stock.parquet  one row per crawl of a post: its counts
     _state/cursors/ptt/Stock.json                          the per-board incremental cursor
 
 Re-crawling a post replaces its row and all of its comments; an unchanged post (same content hash)
-keeps its stored row, so a second identical crawl leaves identical files. Every write goes to a
+keeps its stored row, so a second identical crawl leaves identical posts and comments files (its
+engagement snapshot is still appended: counts over time are the point of that dataset). Every write goes to a
 temporary file first and is renamed into place, so a crawl killed mid-write leaves the previous
 version, never a torn file. One file per board keeps parallel crawls of different boards from
 racing on the same file; a lock file refuses two writers on the same board.
@@ -31,7 +33,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from koubei.spiders.items import DeletedItem, ThreadItem
 
-from .schemas import COMMENTS, PARTITION_FIELDS, POSTS, Dataset
+from .schemas import COMMENTS, PARTITION_FIELDS, POST_SNAPSHOTS, POSTS, Dataset
 
 logger = logging.getLogger(__name__)
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -63,6 +65,7 @@ class WriteStats:
     comments: int = 0
     marked_deleted: int = 0
     files: int = 0
+    snapshots: int = 0
 
     def add(self, other: WriteStats) -> None:
         for k, v in asdict(other).items():
@@ -148,6 +151,7 @@ class RawStore:
         self, platform: str, day: str, board: str, batch: dict[str, ThreadItem]
     ) -> WriteStats:
         stats = WriteStats()
+        stats.snapshots = self._append_snapshots(platform, day, board, batch.values())
         posts_path = self.partition_file(POSTS, platform, day, board)
         comments_path = self.partition_file(COMMENTS, platform, day, board)
         old_posts = self.read_file(posts_path, POSTS)
@@ -183,6 +187,19 @@ class RawStore:
         self.write_file(posts_path, pa.Table.from_pylist(posts, schema=POSTS.file_schema))
         stats.files = 2
         return stats
+
+    def _append_snapshots(self, platform: str, day: str, board: str, threads: Iterable[ThreadItem]) -> int:
+        """One engagement row per crawled post, unchanged posts included; a replayed batch (same
+        post and crawled_at) replaces its rows instead of doubling them. Returns the rows added."""
+        path = self.partition_file(POST_SNAPSHOTS, platform, day, board)
+        old = self.read_file(path, POST_SNAPSHOTS)
+        rows = {(r["post_id"], r["crawled_at"]): r for r in (old.to_pylist() if old is not None else [])}
+        before = len(rows)
+        for t in threads:
+            rows[(t.post.post_id, t.post.crawled_at)] = _row(t.post, POST_SNAPSHOTS)
+        table = pa.Table.from_pylist([rows[k] for k in sorted(rows)], schema=POST_SNAPSHOTS.file_schema)
+        self.write_file(path, table)
+        return len(rows) - before
 
     def mark_deleted(self, items: Iterable[DeletedItem]) -> WriteStats:
         """Flag stored posts that now answer 404. Unknown posts are ignored: nothing to keep."""

@@ -13,6 +13,7 @@ from koubei.pipelines.replay import ReplayServer
 from koubei.pipelines.sitegen import FakeArticle, FakePush, article_html, write_board
 from koubei.pipelines.store import read_dataset
 
+from . import crawl_helpers
 from .conftest import require_shared
 
 
@@ -109,7 +110,7 @@ def test_demo_runs_offline_and_again_idempotently(runner, tmp_path):
     assert first.exit_code == 0, first.output
     posts = read_dataset(str(tmp_path / "data"), "posts")
     assert posts.num_rows == 360 and set(posts.column("board").to_pylist()) == {"MobileComm", "Gossiping"}
-    files = {p: p.read_bytes() for p in (tmp_path / "data").rglob("*.parquet")}
+    files = crawl_helpers.parquet_files(tmp_path / "data")  # posts and comments
     second = run_demo(tmp_path)  # the same stage function the command calls
     assert [c.count("koubei/store/unchanged") for c in second.crawls] == [180, 180]
-    assert {p: p.read_bytes() for p in (tmp_path / "data").rglob("*.parquet")} == files
+    assert crawl_helpers.parquet_files(tmp_path / "data") == files

@@ -14,8 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import scrapy
+from koubei.pipelines.item_pipelines import SOURCE_PREFIX, count_source
 from koubei.pipelines.store import Cursor, RawStore
-from scrapy.http import Response
+from scrapy import signals
+from scrapy.http import Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
@@ -74,6 +76,15 @@ class ForumSpider(scrapy.Spider):
         self.floors: dict[str, datetime] = {}
         self.pages_walked: dict[str, int] = {}
         self.newest_seen: dict[str, tuple[datetime, str]] = {}
+        self.rows_listed: dict[str, int] = {}
+        self.source_of_url: dict[str, str] = {}  # so a skip, which knows only the URL, finds its source
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.response_received, signal=signals.response_received)
+        return spider
 
     @classmethod
     def update_settings(cls, settings) -> None:
@@ -126,8 +137,51 @@ class ForumSpider(scrapy.Spider):
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"koubei/{self.platform}/{key}", n)
 
+    def count_source(self, board: str | None, event: str, n: int = 1) -> None:
+        """Per-source counters next to the crawl-wide ones: one crawl covers several sources, and
+        a blind source must not hide behind a healthy one."""
+        count_source(self.crawler.stats, board, event, n)
+
+    def source_of(self, request: Request) -> str | None:
+        """The source a request belongs to, from its callback arguments (a board or forum name,
+        or an object that carries one), else from the URL it was first scheduled under."""
+        kwargs = request.cb_kwargs
+        for value in (kwargs.get("board"), kwargs.get("forum"), *kwargs.values()):
+            for candidate in (value, getattr(value, "board", None), getattr(value, "forum", None)):
+                if isinstance(candidate, str) and candidate in self.boards:
+                    return candidate
+        return self.source_of_url.get(request.url)
+
+    def request_scheduled(self, request: Request, spider=None) -> None:
+        board = self.source_of(request)
+        if board is None:
+            return
+        self.source_of_url[request.url] = board
+        self.count_source(board, "requested")
+        if request.meta.get("retry_times"):
+            self.count_source(board, "retried")
+
+    def response_received(self, response: Response, request: Request, spider=None) -> None:
+        board = self.source_of(request)
+        self.count_source(board, "responses")
+        if response.status < 400:
+            self.count_source(board, "succeeded")
+
+    def list_rows(self, board: str, n: int) -> None:
+        """Rows a list page showed: zero where a source had rows before means the crawl is blind."""
+        self.rows_listed[board] = self.rows_listed.get(board, 0) + n
+
+    def listed_count(self, board: str) -> int:
+        return self.rows_listed.get(board, 0)
+
+    def closed(self, reason: str) -> None:
+        # Spider.close runs before the stats-file extension's final write, so these values are kept.
+        for board in self.boards:
+            self.crawler.stats.set_value(f"{SOURCE_PREFIX}{board}/listed", self.listed_count(board))
+
     def skip(self, reason: str, url: str, why: object) -> None:
         self.crawler.stats.inc_value(f"koubei/skipped/{reason}")
+        self.count_source(self.source_of_url.get(url), f"skipped/{reason}")
         logger.error("%s skipped (%s): %s", url, reason, why)
 
     def count_missing(self, missing) -> None:
@@ -151,9 +205,13 @@ class ForumSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure):
         reason = failure_reason(failure)
-        if not failure.check(BlockedError):  # blocks are counted where they are detected
-            self.crawler.stats.inc_value(f"koubei/skipped/{reason}")
         request = getattr(failure, "request", None)
+        board = self.source_of(request) if request is not None else None
+        if failure.check(BlockedError):  # blocks are counted crawl-wide where they are detected
+            self.count_source(board, f"blocked/{failure.value.reason}")
+        else:
+            self.crawler.stats.inc_value(f"koubei/skipped/{reason}")
+            self.count_source(board, f"failed/{reason}")
         logger.error("skipped %s: %s", request.url if request else "?", reason)
 
 
@@ -175,6 +233,9 @@ class ListingSpider(ForumSpider):
 
     def first_request(self, board: str) -> scrapy.Request:
         raise NotImplementedError
+
+    def listed_count(self, board: str) -> int:
+        return len(self.listed.get(board, ()))
 
     def unchanged(self, board: str, post_id: str, like_count: int | None, comment_count: int | None) -> bool:
         return self.stored[board].get(post_id) == (like_count, comment_count)

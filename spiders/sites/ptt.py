@@ -63,6 +63,7 @@ class PttSpider(ForumSpider):
             return
         self.count("index_pages")
         self.page_read(board)
+        self.list_rows(board, len(page.articles))
         floor = self.floors[board]
         for row in page.rows:
             if row.pinned:
@@ -89,6 +90,7 @@ class PttSpider(ForumSpider):
         if response.status == 404:
             board_, post_id = ptt.ids_from_url(response.url)
             self.crawler.stats.inc_value("koubei/skipped/not_found")
+            self.count_source(board, "not_found")
             logger.warning(
                 "article %s answered 404 (deleted): stored copy, if any, marked deleted", response.url
             )
