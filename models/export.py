@@ -152,20 +152,19 @@ def random_model(
     not on the weights, and the export path does not care whether weights were trained.
     """
     import torch
-    from transformers import BertConfig, BertForSequenceClassification
+    from transformers import BertForSequenceClassification
 
+    from .architecture import encoder_config
     from .tokenizer import build_tokenizer
 
     out_dir = Path(out_dir)
     tokenizer = build_tokenizer(texts, vocab_size=vocab_size, min_frequency=1)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=4 * hidden,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
+    config = encoder_config(
+        len(tokenizer),
+        tokenizer.pad_token_id,
+        hidden=hidden,
+        layers=layers,
+        heads=heads,
         initializer_range=init_std,  # larger: outputs that vary more with the text (sharper tests)
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 from transformers import (
-    BertConfig,
     BertForMaskedLM,
     DataCollatorForLanguageModeling,
     HfArgumentParser,
@@ -27,6 +26,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from . import corpora
+from .architecture import encoder_config
 from .tokenizer import build_tokenizer
 
 logger = logging.getLogger(__name__)
@@ -118,14 +118,12 @@ def main(argv: list[str] | None = None) -> Path:
 
     tokenizer, sequences = _prepare(out, model_args, data_args, training_args.seed)
 
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=model_args.hidden_size,
-        num_hidden_layers=model_args.num_layers,
-        num_attention_heads=model_args.num_heads,
-        intermediate_size=4 * model_args.hidden_size,
-        max_position_embeddings=512,
-        pad_token_id=tokenizer.pad_token_id,
+    config = encoder_config(
+        len(tokenizer),
+        tokenizer.pad_token_id,
+        hidden=model_args.hidden_size,
+        layers=model_args.num_layers,
+        heads=model_args.num_heads,
     )
     model = BertForMaskedLM(config)
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)

@@ -21,7 +21,6 @@ import torch
 from koubei.nlp.normalize import normalize
 from transformers import (
     AutoTokenizer,
-    BertConfig,
     BertForSequenceClassification,
     DataCollatorWithPadding,
     HfArgumentParser,
@@ -31,6 +30,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from .architecture import encoder_config
 from .datasets import RECIPES, Split
 from .evaluate import read_labeled_csv, scores
 
@@ -105,16 +105,7 @@ def main(argv: list[str] | None = None) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(model_args.init)
     common = {"num_labels": len(labels), "id2label": dict(enumerate(labels)), "label2id": label2id}
     if model_args.from_scratch:
-        config = BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=256,
-            num_hidden_layers=4,
-            num_attention_heads=4,
-            intermediate_size=1024,
-            max_position_embeddings=512,
-            pad_token_id=tokenizer.pad_token_id,
-            **common,
-        )
+        config = encoder_config(len(tokenizer), tokenizer.pad_token_id, **common)
         model = BertForSequenceClassification(config)
     else:
         model = BertForSequenceClassification.from_pretrained(model_args.init, **common)

@@ -13,9 +13,10 @@ import json
 import pytest
 from click.testing import CliRunner
 from koubei.models import corpora, train
+from koubei.models.architecture import encoder_config
 from koubei.models.tokenizer import build_tokenizer
 from koubei.pipelines.cli import main
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertConfig, BertForMaskedLM
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertForMaskedLM
 
 from .conftest import require_shared
 
@@ -33,14 +34,8 @@ def tiny_encoder(tmp_path_factory):
     rows = corpora.chnsenticorp("train")[:400]
     out = tmp_path_factory.mktemp("encoder")
     tokenizer = build_tokenizer([t for t, _ in rows], vocab_size=1500, min_frequency=1)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=128,
-        max_position_embeddings=160,
-        pad_token_id=tokenizer.pad_token_id,
+    config = encoder_config(
+        len(tokenizer), tokenizer.pad_token_id, hidden=64, layers=2, heads=2, max_positions=160
     )
     BertForMaskedLM(config).save_pretrained(out)
     tokenizer.save_pretrained(out)
