@@ -5,7 +5,8 @@ Three rules, each a pure function over counts, with I/O at the edges (:func:`run
 * **Daily negative spike** — a brand's negative mentions on a Taipei day against a baseline of the
   trailing ``weeks`` weeks with weekday seasonality (:func:`detect_spike`).
 * **Hourly negative spike** — the last complete hour against the same hour of the trailing days.
-* **Viral thread** — one thread about the brand, mostly negative, gaining comments or boos fast.
+* **Viral thread** — one thread about the brand, mostly negative, gaining comments or boos fast:
+  growth per hour between its engagement snapshots (``post_snapshots``), see :func:`viral_alerts`.
 
 A spike must pass *all* of: a negative-binomial tail test (overdispersion estimated robustly from
 the trailing series), a minimum volume (a brand with 2 negative mentions a day does not alert on
@@ -20,6 +21,10 @@ its own episode, once per thread); episodes live in
 through `apprise <https://github.com/caronc/apprise>`_ URLs (Slack, Discord, e-mail, Telegram,
 LINE, a JSON webhook, …) named in the watch file's ``alerts:`` section or the environment, and are
 always appended to ``outbox/alerts.jsonl`` (JSON lines) and ``alerts/date=<day>/alerts.parquet``.
+
+Crawl health alarms (:mod:`.health`) share the channels, the outbox and the dataset as alerts of
+kind ``health``; days whose crawl coverage was partial, blocked or failed (the trends' ``coverage``)
+are left out of baselines and get no verdict (:func:`partial_days`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from statistics import median
+from typing import TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -42,8 +48,9 @@ import pyarrow.fs as pafs
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .refresh import Growth, growth_by_post
 from .schemas import ALERTS, TRENDS, TRENDS_HOURLY
-from .store import RawStore
+from .store import RawStore, read_snapshots
 from .trends import (
     Watch,
     brand_units,
@@ -67,6 +74,8 @@ EPISODES = ("_state", "alerts", "episodes.json")
 RULE_DAILY = "negative_spike_daily"
 RULE_HOURLY = "negative_spike_hourly"
 RULE_VIRAL = "viral_thread"
+RULE_HEALTH = "crawl_health"  # alarms of kind KIND_HEALTH (pipelines/health.py): a source, not a brand
+KIND_BRAND, KIND_HEALTH = "brand", "health"
 
 
 # ---------------------------------------------------------------------------------------------- config
@@ -138,29 +147,45 @@ class AlertConfig(BaseModel):
 
 
 class AlertConfigError(ValueError):
-    """An ``alerts:`` section that cannot be used; the message says where."""
+    """An ``alerts:`` (or ``health:``) section that cannot be used; the message says where."""
 
 
-def parse_alert_config(data: Mapping | None, source: str = "<watch>") -> AlertConfig:
-    section = (data or {}).get("alerts") if isinstance(data, Mapping) else None
+_Section = TypeVar("_Section", bound=BaseModel)
+
+
+def parse_section(
+    data: Mapping | None, name: str, model: type[_Section], source: str = "<watch>"
+) -> _Section:
+    """The watch file's ``name:`` section as ``model`` (its defaults when absent); problems are one
+    :class:`AlertConfigError` line naming the file and the keys."""
+    section = (data or {}).get(name) if isinstance(data, Mapping) else None
     if section is None:
-        return AlertConfig()
+        return model()
     if not isinstance(section, Mapping):
-        raise AlertConfigError(f"{source}: 'alerts' must be a mapping")
+        raise AlertConfigError(f"{source}: '{name}' must be a mapping")
     try:
-        return AlertConfig.model_validate(section)
+        return model.model_validate(section)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
         )
-        raise AlertConfigError(f"{source}: alerts: {problems}") from None
+        raise AlertConfigError(f"{source}: {name}: {problems}") from None
+
+
+def load_section(path: str | Path | None, name: str, model: type[_Section]) -> _Section:
+    """A section of a watch file (defaults when there is no file)."""
+    if path is None:
+        return model()
+    return parse_section(yaml.safe_load(Path(path).read_text(encoding="utf-8")), name, model, str(path))
+
+
+def parse_alert_config(data: Mapping | None, source: str = "<watch>") -> AlertConfig:
+    return parse_section(data, "alerts", AlertConfig, source)
 
 
 def load_alert_config(path: str | Path | None) -> AlertConfig:
     """The ``alerts:`` section of a watch file (defaults when absent)."""
-    if path is None:
-        return AlertConfig()
-    return parse_alert_config(yaml.safe_load(Path(path).read_text(encoding="utf-8")), str(path))
+    return load_section(path, "alerts", AlertConfig)
 
 
 def notify_urls(config: AlertConfig, env: Mapping[str, str] | None = None) -> list[str]:
@@ -388,6 +413,10 @@ class Alert:
     fired_at: datetime | None = None
     channels: list[str] = field(default_factory=list)
     delivered: bool | None = None
+    kind: str | None = KIND_BRAND  # KIND_HEALTH: a crawl health alarm (brand "", source and reason set)
+    platform: str | None = None
+    board: str | None = None
+    reason: str | None = None
 
     @property
     def day(self) -> str:
@@ -395,14 +424,21 @@ class Alert:
 
     @property
     def title(self) -> str:
+        if self.kind == KIND_HEALTH:
+            return f"[koubei] crawl health: {self.platform}/{self.board} on {self.day}: {self.reason}"
         what = {
             RULE_DAILY: f"negative spike on {self.day}",
             RULE_HOURLY: f"negative spike at {_taipei_hour(self.period_start)}",
             RULE_VIRAL: "a negative thread is going viral",
         }[self.rule]
         expected = f" (expected {self.expected:.1f})" if self.expected is not None else ""
-        unit = "comments in the window" if self.rule == RULE_VIRAL else "negative mentions"
-        return f"[koubei] {self.brand}: {what}: {self.observed:g} {unit}{expected}"
+        if self.rule == RULE_VIRAL:
+            hours = max((self.period_end - self.period_start).total_seconds() / 3600, 1e-9)
+            return (
+                f"[koubei] {self.brand}: {what}: {self.observed:g} new comments and reactions in "
+                f"{hours:.3g} h ({self.observed / hours:.1f}/h)"
+            )
+        return f"[koubei] {self.brand}: {what}: {self.observed:g} negative mentions{expected}"
 
     def to_json(self) -> dict:
         out = asdict(self)
@@ -614,13 +650,18 @@ def hourly_series(
     return out
 
 
+NOT_COVERED = ("partial", "blocked", "failed")  # trends' coverage that keeps a day out of baselines
+NO_VERDICT = "crawl coverage partial/blocked that day: no verdict"
+
+
 def partial_days(trends: pa.Table) -> set[str]:
-    """Days marked partial or blocked by crawl health (a later stage adds the column: hook)."""
-    for name in ("partial", "blocked"):
-        if name in trends.column_names:
-            marked = trends.filter(pc.fill_null(trends[name], False))
-            return set(marked["date"].to_pylist())
-    return set()
+    """Days on which some source's crawl coverage was partial, blocked or failed (the trends'
+    ``coverage`` column, from crawl health): the brand totals of such a day are too low to be a
+    baseline, or a quiet day."""
+    if "coverage" not in trends.column_names:
+        return set()
+    marked = trends.filter(pc.fill_null(pc.is_in(trends["coverage"], pa.array(NOT_COVERED)), False))
+    return set(marked["date"].to_pylist())
 
 
 @dataclass
@@ -695,6 +736,8 @@ def run_alerts(
         for brand, (neg, ment) in series.items():
             if brands is None or brand in brands:
                 test = config.daily_test(neg[:-1], neg[-1] or 0.0, scale)
+                if day in excluded:  # a blind day is neither a spike nor a quiet day
+                    test = replace(test, spike=False, reason=NO_VERDICT)
                 candidates.append(
                     _candidate(run, RULE_DAILY, brand, groups, start, end, test, ment[-1], config)
                 )
@@ -717,7 +760,10 @@ def run_alerts(
         )
         run.alerts.append(alert)
 
-    for alert in viral_alerts(period_data(), now, brands, groups, config):
+    snapshots = read_snapshots(
+        root, created_since=shift_day(day, -14), crawled_since=now - timedelta(days=8), crawled_until=now
+    ).to_pylist()
+    for alert in viral_alerts(period_data(), now, brands, groups, config, snapshots):
         thread = alert.threads[0]
         key = f"{alert.brand}|{RULE_VIRAL}|{thread['platform']}:{thread['post_id']}"
         alert_id = episodes.observe(key, alert.period_start, timedelta(hours=config.viral_cooldown_hours))
@@ -795,34 +841,84 @@ def _hourly_candidates(root, run: AlertRun, brands, groups, excluded: set[str], 
     for brand, (neg, ment) in hourly_series(table, hours, stored, excluded).items():
         if brands is None or brand in brands:
             test = config.hourly_test(neg[:-1], neg[-1] or 0.0)
+            if taipei_today(hour_start) in excluded:
+                test = replace(test, spike=False, reason=NO_VERDICT)
             out.append(
                 _candidate(run, RULE_HOURLY, brand, groups, hour_start, hour_end, test, ment[-1], config)
             )
     return out
 
 
-def viral_alerts(
-    period: _Period, now: datetime, brands, groups: Mapping[str, str | None], config: AlertConfig
-) -> list[Alert]:
-    """Threads about a brand, negative about it, gaining comments or boos fast in the window.
+@dataclass(frozen=True)
+class _Burst:
+    """How fast one thread grew, and over which period (snapshots, or comment times in the window)."""
 
-    Negative: the post's sentiment about the brand is negative, or at least 3 of the brand's
-    mentions in the window are and they make ``viral_min_negative_share`` of them. Fast: at least
-    ``viral_min_comments`` comments or ``viral_min_boos`` boos in the last ``viral_window_hours``.
+    start: datetime
+    end: datetime
+    gained: int  # comments (plus likes, from snapshots) gained in the period
+    boos: int
+    growth: Growth | None  # None: measured from comment timestamps (fewer than two snapshots)
+
+
+def _bursts(
+    window_units: Sequence[Mapping],
+    snapshots: Sequence[Mapping],
+    now: datetime,
+    config: AlertConfig,
+) -> dict[tuple[str, str], _Burst]:
+    """Threads growing fast enough to be viral, by ``(platform, post_id)``."""
+    hours = config.viral_window_hours
+    start = now - timedelta(hours=hours)
+    measured = growth_by_post(snapshots, at=now, span_hours=hours)
+    fast = {
+        key: _Burst(g.start, g.end, g.interactions, g.boos, g)
+        for key, g in measured.items()
+        if g.end >= start
+        and (
+            g.per_hour * hours >= config.viral_min_comments
+            or g.boos_per_hour * hours >= config.viral_min_boos
+        )
+    }
+    counts: dict[tuple[str, str], list[int]] = {}
+    for u in window_units:
+        key = (u["platform"], u["post_id"])
+        if u["kind"] == "comment" and key not in measured:
+            acc = counts.setdefault(key, [0, 0])
+            acc[0] += 1
+            acc[1] += u["tag"] == "boo"
+    for key, (n, boos) in counts.items():
+        if n >= config.viral_min_comments or boos >= config.viral_min_boos:
+            fast[key] = _Burst(start, now, n, boos, None)
+    return fast
+
+
+def viral_alerts(
+    period: _Period,
+    now: datetime,
+    brands,
+    groups: Mapping[str, str | None],
+    config: AlertConfig,
+    snapshots: Sequence[Mapping] = (),
+) -> list[Alert]:
+    """Threads about a brand, negative about it, gaining comments or boos fast.
+
+    Fast, from the engagement ``snapshots`` (``post_snapshots``) of a thread with two of them at
+    least half an hour apart: its latest snapshot is at most ``viral_window_hours`` old, and since
+    the latest snapshot ``viral_window_hours`` older than that (else its oldest) it gained per hour
+    at least ``viral_min_comments`` / ``viral_window_hours`` comments (plus likes) or
+    ``viral_min_boos`` / ``viral_window_hours`` boos. A thread with fewer snapshots falls back to
+    the comments whose timestamps lie in the last ``viral_window_hours``: at least
+    ``viral_min_comments`` of them or ``viral_min_boos`` boos.
+
+    Negative: the post's sentiment about the brand is negative; or at least 3 of the brand's
+    mentions in comments of the growth period are and they make ``viral_min_negative_share`` of
+    them; or (the post itself naming the brand) boos make ``viral_min_negative_share`` of the
+    new 推 and 噓. The alert's period is the growth period; the run's episodes keep it to one alert
+    per thread however often the thread is measured again.
     """
     start = now - timedelta(hours=config.viral_window_hours)
     window = period.units_between(start, now).to_pylist()
-    activity: dict[tuple[str, str], list[int]] = {}
-    for u in window:
-        if u["kind"] == "comment":
-            acc = activity.setdefault((u["platform"], u["post_id"]), [0, 0])
-            acc[0] += 1
-            acc[1] += u["tag"] == "boo"
-    fast = {
-        k
-        for k, (n, boos) in activity.items()
-        if n >= config.viral_min_comments or boos >= config.viral_min_boos
-    }
+    fast = _bursts(window, snapshots, now, config)
     if not fast:
         return []
     about: dict[tuple[str, str, str], dict] = {}
@@ -831,35 +927,48 @@ def viral_alerts(
         if key not in fast:
             continue
         entry = about.setdefault((r["brand"], *key), {"post": None, "window": []})
+        burst = fast[key]
         if r["kind"] == "post":
             entry["post"] = r
-        elif start <= r["created_at"] < now:
+        elif burst.start <= r["created_at"] < burst.end or (
+            burst.growth is not None and r["created_at"] == burst.end
+        ):
             entry["window"].append(r)
     alerts = []
     for (brand, platform, post_id), entry in sorted(about.items()):
+        burst = fast[(platform, post_id)]
         labels = [r["sentiment"] for r in entry["window"]]
         negative = labels.count("negative")
         scored = sum(1 for x in labels if x)
         post_negative = entry["post"] is not None and entry["post"]["sentiment"] == "negative"
         window_negative = negative >= 3 and negative >= config.viral_min_negative_share * scored
-        if not (post_negative or window_negative):
+        booed = (
+            entry["post"] is not None
+            and burst.growth is not None
+            and (burst.growth.boo_share or 0.0) >= config.viral_min_negative_share
+        )
+        if not (post_negative or window_negative or booed):
             continue
-        n_comments, n_boos = activity[(platform, post_id)]
-        rows = ([entry["post"]] if post_negative else []) + [
+        rows = ([entry["post"]] if post_negative or booed else []) + [
             r for r in entry["window"] if r["sentiment"] == "negative"
         ]
         thread_units = [u for u in window if (u["platform"], u["post_id"]) == (platform, post_id)]
         (thread,) = top_threads(rows, thread_units, period.posts, 1)
-        thread["boos"] = max(thread["boos"] or 0, n_boos) if thread["boos"] is not None else None
+        if burst.growth is not None:  # the counts as of the latest snapshot
+            latest = burst.growth.latest
+            thread["comments"] = burst.growth.comments
+            thread["pushes"], thread["boos"] = latest["push_count"], latest["boo_count"]
+        elif thread["boos"] is not None:
+            thread["boos"] = max(thread["boos"], burst.boos)
         alerts.append(
             Alert(
                 alert_id="",
                 rule=RULE_VIRAL,
                 brand=brand,
                 group=groups.get(brand),
-                period_start=start,
-                period_end=now,
-                observed=float(n_comments),
+                period_start=burst.start,
+                period_end=burst.end,
+                observed=float(burst.gained),
                 expected=None,
                 p_value=None,
                 mentions=len(entry["window"]) + (entry["post"] is not None),

@@ -7,6 +7,7 @@ message and a non-zero exit, never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -213,6 +214,19 @@ def _crawl_options(what: str, refreshed: str):
                 ),
                 click.option("--log-file", type=click.Path(dir_okay=False), help="Keep the Scrapy log here."),
                 click.option(
+                    "--refresh-days",
+                    type=click.FloatRange(min=0, min_open=True),
+                    help=f"Instead of reading the lists, re-fetch the stored {what}s created this many "
+                    "days back, fastest-growing first (engagement snapshots).",
+                ),
+                click.option(
+                    "--refresh-budget",
+                    type=click.IntRange(min=1),
+                    default=500,
+                    show_default=True,
+                    help="At most this many requests (estimated) for --refresh-days.",
+                ),
+                click.option(
                     "-s", "--set", "overrides", multiple=True, metavar="NAME=VALUE", help="A Scrapy setting."
                 ),
             ]
@@ -223,7 +237,9 @@ def _crawl_options(what: str, refreshed: str):
     return decorate
 
 
-def _crawl(site: str, sources, *, since, until, overrides, impersonate, **options) -> None:
+def _crawl(
+    site: str, sources, *, since, until, overrides, impersonate, refresh_days, refresh_budget, **options
+) -> None:
     """Validate, run one crawl with a progress display, print the closing line; exit 1 if it failed."""
     for day in (since, until):
         if day:
@@ -239,16 +255,35 @@ def _crawl(site: str, sources, *, since, until, overrides, impersonate, **option
                 "--impersonate needs the scrapy-impersonate package: pip install scrapy-impersonate==1.10.0"
             )
     settings = dict(o.split("=", 1) for o in overrides if "=" in o)
-    summary = _run_with_progress(
-        site,
-        list(sources),
-        options.pop("out"),
-        since=since,
-        until=until,
-        settings=settings,
-        impersonate=impersonate,
-        **options,
-    )
+    with contextlib.ExitStack() as stack:
+        if refresh_days is not None:
+            from .refresh import select_refresh, targets_file
+
+            if since or until:
+                raise click.BadParameter(
+                    "--refresh-days re-fetches stored posts: --since/--until do not apply"
+                )
+            targets = select_refresh(
+                options["out"], days=refresh_days, budget=refresh_budget, platform=site, boards=list(sources)
+            )
+            click.echo(
+                f"refresh: {len(targets)} stored {site} posts of the last {refresh_days:g} days, "
+                f"~{sum(t.cost for t in targets)} of {refresh_budget} requests"
+            )
+            if not targets:
+                return
+            path = stack.enter_context(targets_file(targets))
+            options["spider_args"] = {**(options.get("spider_args") or {}), "targets": path}
+        summary = _run_with_progress(
+            site,
+            list(sources),
+            options.pop("out"),
+            since=since,
+            until=until,
+            settings=settings,
+            impersonate=impersonate,
+            **options,
+        )
     click.echo(summary.line())
     if not summary.ok:
         err = summary.stats.get("koubei/error")
@@ -386,6 +421,35 @@ def replay(roots: tuple[Path, ...], port: int, over18_boards, faults) -> None:
         server.httpd.server_close()
 
 
+# ---------------------------------------------------------------------------------------------- init
+
+
+@main.command()
+@click.argument("path", default="watch.yaml", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option("--check", is_flag=True, help="Validate PATH instead of writing it.")
+def init(path: Path, force: bool, check: bool) -> None:
+    """Write a commented example watch file (brands, groups, sources, crawl, alerts, storage, models)."""
+    from .watch import EXAMPLE, WatchFileError, load_watch_file
+
+    if check:
+        try:
+            cfg = load_watch_file(path)
+        except WatchFileError as exc:
+            raise click.ClickException(str(exc)) from None
+        sources = ", ".join(f"{site} {len(names)}" for site, names in cfg.sources.items()) or "none"
+        click.echo(
+            f"{path}: ok — {len(cfg.brands)} brands, {len(cfg.groups)} groups, sources: {sources}, "
+            f"storage: {cfg.root}"
+        )
+        return
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(EXAMPLE, encoding="utf-8")
+    click.echo(f"wrote {path}: edit brands and sources, then `koubei init --check {path}`")
+
+
 # ---------------------------------------------------------------------------------------------- demo
 
 
@@ -395,50 +459,80 @@ def replay(roots: tuple[Path, ...], port: int, over18_boards, faults) -> None:
     default="koubei-demo",
     show_default=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the generated site, the Parquet store and the logs go.",
+    help="Where the pages, the Parquet datasets, the outbox, the reports and Airflow's SQLite go.",
 )
 @click.option(
     "--replay",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Crawl these saved pages instead of generated ones (e.g. ../shared/fixtures/ptt).",
+    help="Run on these saved pages instead of generated ones (e.g. ../shared/fixtures).",
 )
-@click.option("--board", "boards", multiple=True, help="Boards to crawl (default: the demo's boards).")
-def demo(out: Path, replay: Path | None, boards: tuple[str, ...]) -> None:
-    """Run koubei end to end offline: generated PTT pages → replay server → real crawl → Parquet."""
+@click.option(
+    "--model",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Sentiment model directory (default: the shipped model).",
+)
+@click.option("--days", type=click.IntRange(15, 60), default=30, show_default=True, help="Days of talk.")
+def demo(out: Path, replay: Path | None, model: Path | None, days: int) -> None:
+    """Run koubei end to end offline: generated forum pages → replay server → koubei_nightly per day
+    through Airflow (dag.test, SQLite) → Parquet, alerts, HTML report."""
+    from .demo import run_demo
+
+    done: list[str] = []
+    with console.status("generating pages and migrating Airflow's SQLite database…") as status:
+
+        def progress(day: str, state: str) -> None:
+            done.append(day)
+            status.update(f"koubei_nightly: {len(done)} days done ({day}: {state})…")
+
+        try:
+            result = run_demo(out, replay=replay, days=days, model=model, on_day=progress)
+        except (FileNotFoundError, RuntimeError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from None
+    _demo_summary(result)
+    if not result.ok:
+        day, state = result.runs[-1]
+        raise click.ClickException(
+            f"koubei_nightly {state} for {day}; task logs: {result.out / 'airflow' / 'logs'}"
+        )
+
+
+def _demo_summary(result) -> None:
+    """The closing table (per brand over the demo's last week) and where everything is."""
     from rich.table import Table
 
-    from .demo import DEMO_BOARDS, run_demo
-    from .store import read_dataset
+    from .alerts import read_outbox
+    from .reports import _fmt, build_summary
+    from .trends import shift_day
 
-    with console.status("generating pages, serving them on 127.0.0.1 and crawling them…"):
-        result = run_demo(out, replay=replay, boards=boards or DEMO_BOARDS)
-    table = Table(title="koubei demo: what the crawl stored")
-    for col in ("board", "result", "pages", "posts", "comments", "new", "unchanged", "skipped"):
-        table.add_column(col)
-    for c in result.crawls:
-        store = c.by_prefix("koubei/store/")
-        skipped = ", ".join(f"{k} {v}" for k, v in {**c.skipped, **c.blocked}.items()) or "-"
+    end = result.days[-1]
+    start = shift_day(end, -6) if len(result.days) > 1 else result.days[0]
+    brands, _ = build_summary(str(result.root), result.watch, start, end, update=False)
+    table = Table(title=f"koubei demo: {len(result.runs)} nightly runs, brands {start} – {end}")
+    for col in ("brand", "group", "mentions", "positive", "negative", "net", "SOV"):
+        table.add_column(col, justify="left" if col in ("brand", "group") else "right")
+    for s in brands:
         table.add_row(
-            ",".join(c.stats.get("koubei/sources", [])) or "?",
-            c.finish_reason or "failed",
-            str(c.pages),
-            str(c.posts),
-            str(c.comments),
-            str(store.get("new", 0)),
-            str(store.get("unchanged", 0)),
-            skipped,
+            s.brand,
+            s.group or "-",
+            _fmt(s.mentions),
+            _fmt(s.positive),
+            _fmt(s.negative),
+            _fmt(s.net_sentiment, "float"),
+            _fmt(s.sov, "pct"),
         )
     Console().print(table)
-    posts = read_dataset(str(result.store), "posts")
-    click.echo(
-        f"raw store: {result.store.resolve()} ({posts.num_rows} posts; posts/ and comments/ are "
-        "hive-partitioned Parquet: platform=…/date=…)"
-    )
-    click.echo(
-        f"pages served from: {result.site_dir.resolve()}; crawl logs: {Path(out).resolve()}/crawl-*.log"
-    )
-    if not all(c.ok for c in result.crawls):
-        raise click.ClickException("a crawl did not finish; see the logs above")
+    outbox = read_outbox(str(result.root))
+    for a in outbox:
+        click.echo(f"ALERT {a.title}")
+    root = result.root
+    click.echo(f"pages served from:  {result.site_dir}")
+    click.echo(f"watch file:         {result.watch}")
+    click.echo(f"raw Parquet:        {root / 'posts'}, {root / 'comments'}")
+    click.echo(f"enriched Parquet:   {root / 'enriched'}")
+    click.echo(f"trends Parquet:     {root / 'trends'}")
+    click.echo(f"alert outbox:       {root / 'outbox' / 'alerts.jsonl'} ({len(outbox)} alerts)")
+    click.echo(f"HTML report:        {result.report or 'not written'}")
+    click.echo(f"Airflow (SQLite):   {result.out / 'airflow'}")
 
 
 def _register_commands() -> None:
@@ -449,8 +543,9 @@ def _register_commands() -> None:
     from .cli_match import match
     from .cli_report import alerts, report, summary, trends
     from .cli_segment import segment
+    from .cli_suspects import suspects
 
-    for command in (segment, match, enrich, trends, alerts, report, summary, eval_group, health):
+    for command in (segment, match, enrich, trends, alerts, report, summary, eval_group, health, suspects):
         main.add_command(command)
 
 

@@ -1,4 +1,5 @@
-"""``koubei health``: the crawl health rows as a table, worst first, so a blind source is seen first.
+"""``koubei health``: the crawl health rows as a table, worst first, so a blind source is seen first;
+``koubei health --alarm`` sends the day's crawl health alarms (:func:`~.health.run_health_alarms`).
 
 Registered by :mod:`koubei.pipelines.cli`; reads what :func:`~.health.write_health` stored.
 """
@@ -6,6 +7,7 @@ Registered by :mod:`koubei.pipelines.cli`; reads what :func:`~.health.write_heal
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -22,7 +24,23 @@ def _reasons(reasons: dict[str, int]) -> str:
 @click.option("--out", "root", default="data", show_default=True, help="Storage root the crawls wrote to.")
 @click.option("--from", "start", help="First Taipei day (YYYY-MM-DD) of the runs shown.")
 @click.option("--to", "end", help="Last Taipei day of the runs shown.")
-def health(root: str, start: str | None, end: str | None) -> None:
+@click.option("--alarm", is_flag=True, help="Send the crawl health alarms of --day instead of the table.")
+@click.option("--day", help="With --alarm: the Taipei day (default today).")
+@click.option(
+    "--watch",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --alarm: watch file whose alerts: channels and health: thresholds are used.",
+)
+@click.option("--dry-run", is_flag=True, help="With --alarm: record alarms in the outbox, send nothing.")
+def health(
+    root: str,
+    start: str | None,
+    end: str | None,
+    alarm: bool,
+    day: str | None,
+    watch: Path | None,
+    dry_run: bool,
+) -> None:
     """Print one row per crawl run x source: pages, blocks, items; failed, blocked, partial, ok."""
     from rich.console import Console
     from rich.table import Table
@@ -30,6 +48,9 @@ def health(root: str, start: str | None, end: str | None) -> None:
     from .health import read_health, worst_first
     from .store import TAIPEI
 
+    if alarm:
+        _alarm(root, _day(day, "--day"), watch, dry_run)
+        return
     start, end = _day(start, "--from"), _day(end, "--to")
     if start and end and end < start:
         raise click.BadParameter(f"--to {end} is before --from {start}")
@@ -61,3 +82,19 @@ def health(root: str, start: str | None, end: str | None) -> None:
             f"{r['duration_s']:.0f}",
         )
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def _alarm(root: str, day: str | None, watch: Path | None, dry_run: bool) -> None:
+    from .alerts import AlertConfigError, load_alert_config
+    from .health import load_health_config, run_health_alarms
+
+    try:
+        config, alert_config = load_health_config(watch), load_alert_config(watch)
+    except (AlertConfigError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    run = run_health_alarms(root, day, config=config, alert_config=alert_config, send=not dry_run)
+    for a in run.alarms:
+        click.echo(f"ALARM {a.alert_id} {a.title}" + ("" if a.delivered else " (not delivered)"))
+    for a in run.repeats:
+        click.echo(f"  already sent: {a.title}")
+    click.echo(run.line())

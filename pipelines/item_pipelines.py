@@ -20,6 +20,9 @@ from .store import RawStore, WriteStats
 
 logger = logging.getLogger(__name__)
 REQUIRED_POST_FIELDS = ("platform", "board", "post_id", "url", "created_at", "crawled_at")
+# Kept when missing (the post is still worth storing) but counted: many posts without them is schema
+# drift, which the crawl health alarms report (pipelines/health.py).
+EXPECTED_POST_FIELDS = ("title", "content")
 SOURCE_PREFIX = "koubei/source/"
 STORE_KEYS = ("new", "updated", "unchanged", "comments", "marked_deleted", "files", "snapshots")
 
@@ -50,11 +53,19 @@ class ValidatePipeline:
             self.stats.inc_value("koubei/dropped/missing_" + "_".join(missing))
             count_source(self.stats, item.post.board, "dropped")
             raise DropItem(f"post {item.post.post_id or item.post.url} lacks {', '.join(missing)}")
+        board = item.post.board
+        lacking = [f for f in EXPECTED_POST_FIELDS if getattr(item.post, f) is None and not item.post.deleted]
+        for name in lacking:
+            self.stats.inc_value(f"koubei/fields_missing/post_{name}")
+            count_source(self.stats, board, "fields_missing")
         for c in item.comments:
             if c.content is None and not c.hidden:  # a hidden comment has no content by design
                 self.stats.inc_value("koubei/fields_missing/comment_content")
-                count_source(self.stats, item.post.board, "fields_missing")
-        count_source(self.stats, item.post.board, "items")
+                count_source(self.stats, board, "fields_missing")
+                lacking.append("comment_content")
+        if lacking:  # one per post: the share of posts hit is what tells schema drift from a glitch
+            count_source(self.stats, board, "incomplete")
+        count_source(self.stats, board, "items")
         return item
 
 

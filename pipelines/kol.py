@@ -12,30 +12,39 @@ period, else **KOC** (key opinion consumer: trusted, smaller audience).
 The coordination signal (★) looks at PTT IPs where the page shows them (the post's 發信站 line,
 newer pushes): several accounts writing positively about the same brand from one IP within a short
 window. A shared IP is also a campus, an office or a mobile carrier's NAT: the report shows the
-signal for a person to look at, never an accusation.
+signal for a person to look at, never an accusation. The signal lives in :mod:`.suspects` with the
+other suspicious-author signals; each author row says whether the author is a listed suspect.
 
-Pure cores over Arrow tables (:func:`author_scores`, :func:`coordination_signals`); reading in
-:func:`run_kol`.
+Pure core over Arrow tables (:func:`author_scores`); reading in :func:`run_kol`.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pyarrow as pa
 
-from .schemas import COMMENTS
+from .suspects import (
+    DEFAULT_CONFIG,
+    CoordinationSignal,
+    Suspect,
+    SuspectConfig,
+    coordination_signals,
+    read_unit_facts,
+    suspected_authors,
+    suspects_of,
+    unit_rows,
+)
 from .trends import (
     BrandInfo,
     Watch,
     brand_units,
     connect,
     query_arrow,
-    read_partitions,
     read_posts,
     read_units,
     shift_day,
@@ -123,69 +132,11 @@ def author_scores(bu: pa.Table, posts: pa.Table, *, kol_reach: int = KOL_REACH) 
     return rows
 
 
-@dataclass(frozen=True)
-class CoordinationSignal:
-    """Several accounts, one IP, the same brand, positive, within ``window``."""
-
-    brand: str
-    ip: str
-    accounts: tuple[str, ...]
-    units: int
-    first: datetime
-    last: datetime
-    boards: tuple[str, ...]
-
-    @property
-    def masked_ip(self) -> str:
-        """The IP with its last part hidden: enough to see it is one address, no more."""
-        parts = self.ip.split(".")
-        return ".".join([*parts[:-1], "x"]) if len(parts) == 4 else self.ip[: len(self.ip) // 2] + "…"
-
-
-def coordination_signals(
-    rows: Sequence[Mapping],
-    *,
-    window: timedelta = timedelta(hours=24),
-    min_accounts: int = 3,
-    sentiment: str = "positive",
-) -> list[CoordinationSignal]:
-    """Find IPs from which ``min_accounts`` or more accounts wrote ``sentiment`` units about one
-    brand within ``window``. ``rows``: brand units with ``ip`` (see :func:`run_kol`)."""
-    by_key: dict[tuple[str, str], list[Mapping]] = defaultdict(list)
-    for r in rows:
-        if r.get("ip") and r.get("author_id") and r.get("sentiment") == sentiment:
-            by_key[(r["brand"], r["ip"])].append(r)
-    signals = []
-    for (brand, ip), units in sorted(by_key.items()):
-        units.sort(key=lambda r: r["created_at"])
-        best: list[Mapping] = []
-        lo = 0
-        for hi in range(len(units)):
-            while units[hi]["created_at"] - units[lo]["created_at"] > window:
-                lo += 1
-            span = units[lo : hi + 1]
-            if len({u["author_id"] for u in span}) > len({u["author_id"] for u in best}):
-                best = span
-        accounts = tuple(sorted({u["author_id"] for u in best}))
-        if len(accounts) >= min_accounts:
-            signals.append(
-                CoordinationSignal(
-                    brand,
-                    ip,
-                    accounts,
-                    len(best),
-                    best[0]["created_at"],
-                    best[-1]["created_at"],
-                    tuple(sorted({f"{u['platform']}/{u['board']}" for u in best})),
-                )
-            )
-    return signals
-
-
 @dataclass
 class KolResult:
-    authors: list[dict]
+    authors: list[dict]  # each with ``suspected``: the author is listed by `koubei suspects` for the brand
     signals: list[CoordinationSignal]
+    suspects: list[Suspect] = field(default_factory=list)
 
 
 def run_kol(
@@ -198,24 +149,24 @@ def run_kol(
     kol_reach: int = KOL_REACH,
     window: timedelta = timedelta(hours=24),
     min_accounts: int = 3,
+    suspect_config: SuspectConfig | None = DEFAULT_CONFIG,
 ) -> KolResult:
-    """Authors and coordination signals of the brands' talk written ``start``..``end`` (Taipei)."""
+    """Authors and coordination signals of the brands' talk written ``start``..``end`` (Taipei).
+
+    With ``suspect_config`` (None: skip), each author row says whether the author is a listed
+    suspect for its brand (:mod:`.suspects`), so organic and suspected talk can be read apart.
+    """
     brands = brands if brands is not None else watch_brands(watch)
     units = read_units(root, start, end, lookback_days=LOOKBACK_DAYS)
     bu = brand_units(units, brands)
     posts = read_posts(root, shift_day(start, -LOOKBACK_DAYS), end)
     authors = author_scores(bu, posts, kol_reach=kol_reach)
-    comment_ips = read_partitions(
-        root, COMMENTS, shift_day(start, -LOOKBACK_DAYS), end, columns=["platform", "post_id", "seq", "ip"]
-    ).to_pylist()
-    ips = {(c["platform"], c["post_id"], c["seq"]): c["ip"] for c in comment_ips if c["ip"]}
-    ips.update(
-        {(p["platform"], p["post_id"], 0): p["author_ip"] for p in posts.to_pylist() if p["author_ip"]}
+    facts = read_unit_facts(root, start, end, lookback_days=LOOKBACK_DAYS)
+    signals = coordination_signals(unit_rows(bu, facts), window=window, min_accounts=min_accounts)
+    suspects = (
+        suspects_of(root, start, end, units, bu, facts, config=suspect_config) if suspect_config else []
     )
-    rows = [
-        {**r, "ip": ips.get((r["platform"], r["post_id"], r["seq"]))}
-        for r in bu.select(
-            ["brand", "platform", "board", "post_id", "seq", "author_id", "sentiment", "created_at"]
-        ).to_pylist()
-    ]
-    return KolResult(authors, coordination_signals(rows, window=window, min_accounts=min_accounts))
+    suspected = {brand: suspected_authors(suspects, brand) for brand in {s.brand for s in suspects}}
+    for a in authors:
+        a["suspected"] = (a["platform"], a["author_id"]) in suspected.get(a["brand"], set())
+    return KolResult(authors, signals, suspects)

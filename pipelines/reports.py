@@ -3,7 +3,10 @@
 What a brand manager reads for a period: 聲量 by day stacked by sentiment, 好感度 (net sentiment,
 P/N), share of voice inside each competitor group, the platform/board split, the top positive and
 negative threads, the KOL/KOC who drive the talk (with the ★ coordination signal), sponsored
-share, top terms and the alert history.
+share, top terms and the alert history. Crawl coverage is in every number: a source-day whose
+crawl was partial, blocked or failed (the trends' ``coverage`` column) is shaded and labelled in the
+daily chart, listed with its reason, and carried in the CSV, so a blind day never reads as a quiet
+one; crawl health alarms are listed apart from brand alerts.
 
 Safety: every string that comes from forum users or the watch file goes through Jinja2
 autoescaping (HTML), is HTML-escaped before plotly draws it (plotly reads a subset of HTML in
@@ -30,13 +33,15 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .alerts import read_alerts, top_threads
+from .alerts import KIND_HEALTH, NOT_COVERED, read_alerts, top_threads
 from .kol import CoordinationSignal, run_kol
 from .schemas import TRENDS
+from .store import read_snapshots
 from .trends import (
     BrandInfo,
     Watch,
     brand_units,
+    day_bounds,
     days_between,
     read_posts,
     read_trends,
@@ -60,6 +65,9 @@ LABELS = {
 }
 COUNTS = ("mentions", "posts", "comments", "positive", "neutral", "negative", "unscored", "sponsored")
 ENGAGEMENT = ("pushes", "boos", "arrows", "likes", "comments_received")
+COVERAGE_RANK = {"failed": 0, "blocked": 1, "partial": 2, "unknown": 3, "ok": 4}  # worst first
+COVERAGE_FILL = {"failed": "#555555", "blocked": "#555555", "partial": "#aaaaaa"}
+COVERAGE_LEGEND = "partial/blocked crawl (no full data)"
 
 
 # ---------------------------------------------------------------------------------------------- data
@@ -114,6 +122,11 @@ class ReportData:
     signals: list[CoordinationSignal]
     alerts: list[dict]
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    coverage: list[dict] = field(
+        default_factory=list
+    )  # source-days not ok: date, platform, board, status, reason
+    health_alarms: list[dict] = field(default_factory=list)  # crawl health alarms of the period
+    growth: list[dict] = field(default_factory=list)  # growth curves of viral / top negative threads
 
 
 def _sum_daily(trends: pa.Table) -> tuple[list[dict], list[dict]]:
@@ -124,10 +137,12 @@ def _sum_daily(trends: pa.Table) -> tuple[list[dict], list[dict]]:
         d = days.setdefault(
             (r["brand"], r["date"]),
             {"brand": r["brand"], "group": r["group"], "date": r["date"]}
-            | dict.fromkeys(COUNTS + ENGAGEMENT, 0),
+            | dict.fromkeys(COUNTS + ENGAGEMENT, 0)
+            | {"coverage": None, "coverage_reason": None},
         )
         for k in COUNTS + ENGAGEMENT:
             d[k] += r[k]
+        _worse(d, r.get("coverage"), r.get("coverage_reason"), f"{r['platform']}/{r['board']}")
         s = split.setdefault(
             (r["brand"], r["platform"], r["board"]),
             {
@@ -152,6 +167,32 @@ def _sum_daily(trends: pa.Table) -> tuple[list[dict], list[dict]]:
     return sorted(days.values(), key=lambda d: (d["brand"], d["date"])), sorted(
         split.values(), key=lambda s: (s["brand"], -s["mentions"], s["platform"], s["board"])
     )
+
+
+def _worse(day: dict, status: str | None, reason: str | None, source: str) -> None:
+    """Keep the worst coverage of a brand-day's rows, and every not-ok source with its reason."""
+    status = status or "unknown"
+    current = day["coverage"]
+    if current is None or COVERAGE_RANK.get(status, 3) < COVERAGE_RANK.get(current, 3):
+        day["coverage"] = status
+    if status in NOT_COVERED:
+        why = f"{source} {status}" + (f": {reason}" if reason else "")
+        day["coverage_reason"] = "; ".join(x for x in (day["coverage_reason"], why) if x)
+
+
+def coverage_rows(trends: pa.Table) -> list[dict]:
+    """The source-days of ``trends`` whose coverage was not ok, by day and source."""
+    if "coverage" not in trends.column_names:
+        return []
+    seen = {}
+    for r in trends.select(["date", "platform", "board", "coverage", "coverage_reason"]).to_pylist():
+        if r["coverage"] in NOT_COVERED:
+            seen[(r["date"], r["platform"], r["board"])] = r
+    out = [
+        {"date": d, "platform": p, "board": b, "status": r["coverage"], "reason": r["coverage_reason"]}
+        for (d, p, b), r in sorted(seen.items())
+    ]
+    return out
 
 
 def _summaries(daily: list[dict], brands: dict[str, BrandInfo]) -> list[BrandSummary]:
@@ -199,7 +240,11 @@ def build_summary(
 ) -> tuple[list[BrandSummary], list[dict]]:
     """Per brand totals and the alerts of ``start``..``end``: the terminal summary's data."""
     brands, trends = _watched_trends(root, watch, start, end, update)
-    alerts = [a for a in read_alerts(root, start, end).to_pylist() if not brands or a["brand"] in brands]
+    alerts = [
+        a
+        for a in read_alerts(root, start, end).to_pylist()
+        if a.get("kind") != KIND_HEALTH and (not brands or a["brand"] in brands)
+    ]
     return _summaries(_sum_daily(trends)[0], brands), sorted(alerts, key=lambda a: a["period_start"])
 
 
@@ -231,9 +276,12 @@ def build_report(
     ]
     terms = {k[0]: v for k, v in top_terms(bu, background, brands or None, top=10, by=("brand",)).items()}
     kol = run_kol(root, start, end, brands=brands or None)
-    alerts = read_alerts(root, start, end).to_pylist()
+    every = read_alerts(root, start, end).to_pylist()
+    health = [a for a in every if a.get("kind") == KIND_HEALTH]
+    alerts = [a for a in every if a.get("kind") != KIND_HEALTH]
     if brands:
         alerts = [a for a in alerts if a["brand"] in brands]
+    snapshots = read_snapshots(root, created_since=shift_day(start, -31), crawled_until=day_bounds(end)[1])
     return ReportData(
         start=start,
         end=end,
@@ -246,15 +294,143 @@ def build_report(
         authors=kol.authors,
         signals=kol.signals,
         alerts=sorted(alerts, key=lambda a: a["period_start"]),
+        coverage=coverage_rows(trends),
+        health_alarms=sorted(health, key=lambda a: (a["period_start"], a["platform"], a["board"])),
+        growth=growth_curves(snapshots.to_pylist(), growth_threads(alerts, threads)),
     )
+
+
+GROWTH_THREADS = 6  # curves drawn at most
+GROWTH_SERIES = (
+    ("comment_count", "comments 留言"),
+    ("push_count", "推"),
+    ("boo_count", "噓"),
+    ("like_count", "likes"),
+)
+
+
+def growth_threads(alerts: list[dict], threads: dict[str, dict[str, list[dict]]]) -> list[dict]:
+    """The threads whose growth the report draws: those of viral alerts first, then each brand's top
+    negative threads (one entry per thread, at most :data:`GROWTH_THREADS`)."""
+    from .alerts import RULE_VIRAL
+
+    chosen: dict[tuple[str, str], dict] = {}
+    candidates = [
+        (t, f"{a['brand']}: viral alert")
+        for a in alerts
+        if a["rule"] == RULE_VIRAL
+        for t in a["threads"] or []
+    ] + [
+        (t, f"{brand}: top negative")
+        for brand, by in sorted(threads.items())
+        for t in by.get("negative", [])[:3]
+    ]
+    for thread, why in candidates:
+        chosen.setdefault((thread["platform"], thread["post_id"]), {**thread, "why": why})
+    return list(chosen.values())[:GROWTH_THREADS]
+
+
+def growth_curves(snapshots: list[dict], threads: list[dict]) -> list[dict]:
+    """Each thread's counts at each of its crawls (``post_snapshots``), cumulative as the site shows
+    them: ``times`` and one list per series of :data:`GROWTH_SERIES` (a series never seen is left
+    out). Threads with fewer than two snapshots have no curve."""
+    by_key: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in sorted(snapshots, key=lambda r: r["crawled_at"]):
+        by_key[(r["platform"], r["post_id"])].append(r)
+    out = []
+    for t in threads:
+        rows = by_key.get((t["platform"], t["post_id"]), [])
+        if len(rows) < 2:
+            continue
+        series = {
+            col: [r[col] for r in rows] for col, _ in GROWTH_SERIES if any(r[col] is not None for r in rows)
+        }
+        out.append(
+            {
+                "platform": t["platform"],
+                "board": t["board"],
+                "post_id": t["post_id"],
+                "title": t.get("title"),
+                "why": t["why"],
+                "times": [r["crawled_at"] for r in rows],
+                "series": series,
+            }
+        )
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- charts
 
 
+def _shade_blind_days(fig, brands: list[str], blind: dict[tuple[str, str], str]) -> None:
+    """A grey band, labelled with the status, over each brand-day whose crawl was not complete (its
+    bars, if any, are a floor, and an empty day is no data): one legend entry for all of them."""
+    from datetime import date, timedelta
+
+    first = True
+    for i, brand in enumerate(brands, start=1):
+        for (b, day), status in sorted(blind.items()):
+            if b != brand:
+                continue
+            middle = datetime.combine(date.fromisoformat(day), datetime.min.time())
+            fig.add_vrect(
+                x0=(middle - timedelta(hours=12)).isoformat(sep=" "),
+                x1=(middle + timedelta(hours=12)).isoformat(sep=" "),
+                fillcolor=COVERAGE_FILL[status],
+                opacity=0.35,
+                line_width=0,
+                layer="below",
+                row=i,
+                col=1,
+                annotation_text=status,
+                annotation_position="top",
+                name=COVERAGE_LEGEND,
+                legendgroup="coverage",
+                showlegend=first,
+            )
+            first = False
+
+
 def _label(text: str | None) -> str:
     """A user string for plotly, which reads a subset of HTML in labels: escaped to show as text."""
     return html.escape(text or "", quote=False)
+
+
+def _growth_figure(curves: list[dict]):
+    """One panel per thread: its comments, 推, 噓 and likes at each crawl, Asia/Taipei time."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    from .trends import TAIPEI
+
+    names = dict(GROWTH_SERIES)
+    colors = {"comment_count": "#1f77b4", "push_count": COLORS["positive"], "boo_count": COLORS["negative"]}
+    fig = make_subplots(
+        rows=len(curves),
+        cols=1,
+        subplot_titles=[
+            _label(f"{c['title'] or '(no title)'} ({c['platform']}/{c['board']}; {c['why']})") for c in curves
+        ],
+        vertical_spacing=min(0.08, 0.3 / len(curves)),
+    )
+    for i, curve in enumerate(curves, start=1):
+        times = [t.astimezone(TAIPEI).strftime("%Y-%m-%d %H:%M") for t in curve["times"]]
+        for col, values in curve["series"].items():
+            fig.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=values,
+                    name=names[col],
+                    mode="lines+markers",
+                    line={"color": colors.get(col, "#ff7f0e")},
+                    legendgroup=col,
+                    showlegend=i == 1,
+                ),
+                row=i,
+                col=1,
+            )
+    fig.update_layout(height=220 * len(curves) + 80)
+    return fig
 
 
 def _charts(data: ReportData) -> list[tuple[str, str]]:
@@ -266,15 +442,17 @@ def _charts(data: ReportData) -> list[tuple[str, str]]:
     brands = [s.brand for s in data.summaries if s.mentions]
     days = days_between(data.start, data.end)
     by_key = {(d["brand"], d["date"]): d for d in data.daily}
-    if brands:
+    blind = {(d["brand"], d["date"]): d["coverage"] for d in data.daily if d.get("coverage") in NOT_COVERED}
+    drawn = [s.brand for s in data.summaries if s.mentions or any(b == s.brand for b, _ in blind)]
+    if drawn:
         fig = make_subplots(
-            rows=len(brands),
+            rows=len(drawn),
             cols=1,
             shared_xaxes=True,
-            subplot_titles=[_label(b) for b in brands],
-            vertical_spacing=min(0.08, 0.3 / len(brands)),
+            subplot_titles=[_label(b) for b in drawn],
+            vertical_spacing=min(0.08, 0.3 / len(drawn)),
         )
-        for i, brand in enumerate(brands, start=1):
+        for i, brand in enumerate(drawn, start=1):
             for label in ("negative", "neutral", "positive", "unscored"):
                 fig.add_trace(
                     go.Bar(
@@ -288,9 +466,11 @@ def _charts(data: ReportData) -> list[tuple[str, str]]:
                     row=i,
                     col=1,
                 )
-        fig.update_layout(barmode="stack", height=220 * len(brands) + 80)
+        _shade_blind_days(fig, drawn, blind)
+        fig.update_layout(barmode="stack", height=220 * len(drawn) + 80)
         figures.append(("聲量 Mentions by day, by sentiment", fig))
 
+    if brands:
         fig = go.Figure()
         for brand in brands:
             fig.add_trace(
@@ -358,6 +538,9 @@ def _charts(data: ReportData) -> list[tuple[str, str]]:
         fig.update_yaxes(range=[0, 1], tickformat=".0%")
         figures.append(("Sponsored (業配) share of mentions", fig))
 
+    if data.growth:
+        figures.append(("討論串成長 Thread growth (counts at each crawl)", _growth_figure(data.growth)))
+
     out = []
     for i, (title, fig) in enumerate(figures):
         fig.update_layout(margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white")
@@ -408,6 +591,7 @@ def render_html(data: ReportData) -> str:
         charts=[(title, _markup(div)) for title, div in _charts(data)],
         authors=top_authors,
         brands=", ".join(data.brands),
+        coverage_legend=COVERAGE_LEGEND,
     )
 
 
@@ -434,6 +618,8 @@ CSV_COLUMNS = (
     "net_sentiment",
     "sov",
     *ENGAGEMENT,
+    "coverage",  # the worst crawl coverage of the brand's sources that day (ok … failed, unknown)
+    "coverage_reason",  # each source not ok: "platform/board status: reason"
 )
 
 
@@ -450,7 +636,9 @@ def render_csv(data: ReportData) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for d in data.daily:
-        writer.writerow([_cell(round(d[c], 4) if isinstance(d[c], float) else d[c]) for c in CSV_COLUMNS])
+        writer.writerow(
+            [_cell(round(d.get(c), 4) if isinstance(d.get(c), float) else d.get(c)) for c in CSV_COLUMNS]
+        )
     return out.getvalue()
 
 
@@ -485,6 +673,22 @@ def render_markdown(data: ReportData) -> str:
                         f"- {f'[{title}](<{link}>)' if link else title} ({md(t['platform'])}/{md(t['board'])}): "
                         f"{t['units']} {label}, {t['comments']} comments"
                     )
+    lines += ["", "## Crawl coverage", ""]
+    if data.coverage:
+        lines += ["| day | source | coverage | reason |", "|---|---|---|---|"]
+        lines += [
+            f"| {c['date']} | {md(c['platform'])}/{md(c['board'])} | **{md(c['status'])}** | {md(c['reason'] or '–')} |"
+            for c in data.coverage
+        ]
+        lines += ["", "Counts on these source-days are incomplete (no data, not a quiet day)."]
+    else:
+        lines.append("Every crawled source-day of the period was complete (or has no health record).")
+    if data.health_alarms:
+        lines += ["", "## Crawl health alarms", ""]
+        lines += [
+            f"- {_taipei(a['period_start'])[:10]} {md(a['platform'])}/{md(a['board'])}: {md(a['reason'])}"
+            for a in data.health_alarms
+        ]
     if data.terms:
         lines += ["", "## Top terms", ""]
         lines += [f"- {md(b)}: {md(', '.join(t))}" for b, t in sorted(data.terms.items())]

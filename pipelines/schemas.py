@@ -109,6 +109,7 @@ COMMENTS = Dataset(
             pa.field("author_gender", pa.string()),  # Dcard F / M
             pa.field("is_op", pa.bool_()),  # the post's author commenting (Dcard host, Mobile01 樓主)
             pa.field("quote", pa.string()),  # Mobile01: the quoted text, kept out of content
+            pa.field("suspicious_account", pa.bool_()),  # Dcard isSuspiciousAccount
         ],
         metadata=_meta("one row per comment; a re-crawled post replaces all of its comments"),
     ),
@@ -224,6 +225,13 @@ TRENDS = DayDataset(
             pa.field("group_mentions", pa.int32()),
             pa.field("sov", pa.float64()),
             pa.field("top_terms", pa.list_(pa.string())),  # TF-IDF against all of the day's units
+            # Crawl coverage of the row's platform/board on that day, from the health dataset
+            # (pipelines/health.py, README): ok / partial / blocked / failed, or unknown (no crawl
+            # health row that day; files written before the column read null). A watched brand gets a
+            # row with zero counts on a partial/blocked/failed source-day it has no mention on, so a
+            # blind day reads "no data", never "quiet". Appended so files written before still read.
+            pa.field("coverage", pa.string()),
+            pa.field("coverage_reason", pa.string()),  # e.g. "cloudflare", "empty_list"; null when ok
         ],
         metadata=_meta("one row per brand x platform x board per Asia/Taipei day; a day is rewritten whole"),
     ),
@@ -278,6 +286,11 @@ ALERTS = DayDataset(
             pa.field("fired_at", UTC_TS, nullable=False),
             pa.field("channels", pa.list_(pa.string())),  # redacted: scheme only
             pa.field("delivered", pa.bool_()),  # every channel accepted it (true when none configured)
+            # Appended for crawl health alarms (pipelines/health.py); null on brand alerts written before.
+            pa.field("kind", pa.string()),  # "brand" (the rules above) or "health" (brand is "" then)
+            pa.field("platform", pa.string()),  # health: the source's platform
+            pa.field("board", pa.string()),  # health: the source (PTT board, Dcard/Mobile01 forum)
+            pa.field("reason", pa.string()),  # health: cloudflare, http_403, over18, empty_list, … (README)
         ],
         metadata=_meta("one row per alert (one per spike episode); the outbox JSONL is the source"),
     ),
@@ -340,6 +353,11 @@ CRAWL_HEALTH = DayDataset(
                 "blocked_share", pa.float64(), nullable=False
             ),  # requests blocked/failed/unparsed / requested
             pa.field("error", pa.string()),  # the crawl's last stderr line when it failed
+            # Appended for health alarms (schema drift, excerpt-only posts); null in older files.
+            pa.field("dropped", pa.int32()),  # posts the item pipeline dropped (a required field missing)
+            pa.field("incomplete", pa.int32()),  # stored posts lacking title/content or a comment's text
+            pa.field("excerpt_only", pa.int32()),  # Dcard posts whose detail carried no content
+            pa.field("unknown_fields", pa.list_(pa.string())),  # Dcard JSON keys not in the known set
         ],
         metadata=_meta("one row per crawl run x source, in the Asia/Taipei day the run started"),
     ),

@@ -12,13 +12,16 @@ keeps its stored row, so a second identical crawl leaves identical posts and com
 engagement snapshot is still appended: counts over time are the point of that dataset). Every write goes to a
 temporary file first and is renamed into place, so a crawl killed mid-write leaves the previous
 version, never a torn file. One file per board keeps parallel crawls of different boards from
-racing on the same file; a lock file refuses two writers on the same board.
+racing on the same file; a lock file refuses two writers on the same board (local roots only:
+see :meth:`RawStore.lock` for object stores).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import operator
 import os
 import uuid
 from collections import defaultdict
@@ -33,7 +36,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from koubei.spiders.items import DeletedItem, ThreadItem
 
-from .schemas import COMMENTS, PARTITION_FIELDS, POST_SNAPSHOTS, POSTS, Dataset
+from .schemas import COMMENTS, PARTITION_FIELDS, POST_SNAPSHOTS, POSTS, UTC_TS, Dataset
 
 logger = logging.getLogger(__name__)
 TAIPEI = ZoneInfo("Asia/Taipei")
@@ -86,6 +89,7 @@ class RawStore:
         self.root = root
         self.fs, self.base = filesystem(root)
         self.local = isinstance(self.fs, pafs.LocalFileSystem)
+        self._lock_warned = False
 
     # ------------------------------------------------------------------------------------- paths
     def _path(self, *parts: str) -> str:
@@ -287,8 +291,22 @@ class RawStore:
 
     # ------------------------------------------------------------------------------------- locks
     def lock(self, platform: str, board: str):
-        """An exclusive, non-blocking lock on one board (local stores), held until closed."""
+        """An exclusive, non-blocking lock on one board, held until closed; None on an object store.
+
+        fcntl needs a local filesystem. An object store gets no lock, on purpose, with a warning: a
+        conditional-put lock object would outlive a killed crawl and block the retry until it expired.
+        There the scheduler must keep writers apart: one crawl task per source or site per DAG run
+        (``max_active_runs=1``), and a ``crawl`` pool so the hourly and nightly DAGs' crawls do not
+        overlap (README, "Past one machine").
+        """
         if not self.local:
+            if not self._lock_warned:
+                logger.warning(
+                    "%s is not a local folder: board locks are skipped; keep one writer per board "
+                    "(one crawl per source at a time: a `crawl` pool, see README 'Past one machine')",
+                    self.root,
+                )
+                self._lock_warned = True
             return None
         import fcntl
 
@@ -310,8 +328,33 @@ def _row(record, dataset: Dataset) -> dict:
     return {name: row.get(name) for name in dataset.file_schema.names}
 
 
-def read_dataset(root: str, dataset: Dataset | str) -> pa.Table:
-    """Read a whole dataset with its declared schema (partition columns included)."""
+def read_snapshots(
+    root: str,
+    *,
+    created_since: str | None = None,
+    crawled_since: datetime | None = None,
+    crawled_until: datetime | None = None,
+    platform: str | None = None,
+) -> pa.Table:
+    """Engagement snapshots (``post_snapshots``) sorted by post and time: optionally only of posts
+    created on or after the Taipei day ``created_since`` (the partition, so older files are skipped),
+    crawled in ``[crawled_since, crawled_until]``, on one platform."""
+    parts = [
+        ds.field("date") >= created_since if created_since else None,
+        ds.field("crawled_at") >= pa.scalar(crawled_since, UTC_TS) if crawled_since else None,
+        ds.field("crawled_at") <= pa.scalar(crawled_until, UTC_TS) if crawled_until else None,
+        ds.field("platform") == platform if platform else None,
+    ]
+    wanted = [p for p in parts if p is not None]
+    table = read_dataset(
+        root, POST_SNAPSHOTS, filter=functools.reduce(operator.and_, wanted) if wanted else None
+    )
+    return table.sort_by([("platform", "ascending"), ("post_id", "ascending"), ("crawled_at", "ascending")])
+
+
+def read_dataset(root: str, dataset: Dataset | str, filter: ds.Expression | None = None) -> pa.Table:
+    """Read a whole dataset with its declared schema (partition columns included), optionally
+    only the rows ``filter`` keeps."""
     if isinstance(dataset, str):
         from .schemas import DATASETS
 
@@ -322,4 +365,4 @@ def read_dataset(root: str, dataset: Dataset | str) -> pa.Table:
         return dataset.schema.empty_table()
     partitioning = ds.partitioning(pa.schema(list(PARTITION_FIELDS)), flavor="hive")
     data = ds.dataset(path, filesystem=fs, format="parquet", partitioning=partitioning, schema=dataset.schema)
-    return data.to_table()
+    return data.to_table(filter=filter)

@@ -19,6 +19,10 @@ Decisions worth knowing:
   likes are added from the enriched comments.
 * **Idempotent**: a day's file is computed from the data alone (no clock) and rewritten whole; a
   re-run over the same inputs is byte-identical, and an unchanged file is not rewritten.
+* **Coverage**: every row carries its platform/board's crawl coverage that day (``ok``, ``partial``,
+  ``blocked``, ``failed``; ``unknown`` without a crawl health row; :mod:`.health`), and a brand with
+  no mention on a source-day that was not ``ok`` gets a row of zeros marked so (:func:`with_coverage`):
+  a blind day reads as no data, never as a quiet day, and spike baselines leave it out.
 
 The aggregation cores (:func:`brand_units`, :func:`aggregate`, :func:`top_terms`) are pure functions
 over Arrow tables (DuckDB SQL in memory); reading and writing Parquet stays in :func:`run_trends`.
@@ -347,7 +351,46 @@ def _finish(
         )
         cols["top_terms"] = pa.array([(terms or {}).get(k, []) for k in keys], pa.list_(pa.string()))
     schema = dataset.file_schema
+    for f in schema:  # columns a later step fills (coverage)
+        cols.setdefault(f.name, pa.nulls(agg.num_rows, f.type))
     return pa.table({f.name: pc.cast(cols[f.name], f.type) for f in schema}, schema=schema)
+
+
+UNKNOWN = "unknown"
+NOT_COVERED = ("partial", "blocked", "failed")
+
+
+def with_coverage(
+    daily: pa.Table,
+    coverage: Mapping[tuple[str, str], tuple[str, str | None]],
+    brands: Mapping[str, str | None],
+) -> pa.Table:
+    """``daily`` (a :data:`TRENDS` table of one day) with each row's source coverage, plus a row of
+    zeros for every brand in ``brands`` (name -> group) lacking a row on a source-day that was not ok.
+
+    ``coverage``: ``(platform, board) -> (status, reason)`` (:func:`.health.source_coverage`);
+    sources missing from it are ``unknown``.
+    """
+    rows = daily.to_pylist()
+    for r in rows:
+        r["coverage"], r["coverage_reason"] = coverage.get((r["platform"], r["board"]), (UNKNOWN, None))
+    have = {(r["brand"], r["platform"], r["board"]) for r in rows}
+    zeros = {f.name: 0 for f in TRENDS.file_schema if f.name in _ZERO_COUNTS}
+    for (platform, board), (status, reason) in sorted(coverage.items()):
+        if status not in NOT_COVERED:
+            continue
+        for brand, group in sorted(brands.items()):
+            if (brand, platform, board) not in have:
+                rows.append(
+                    zeros
+                    | {"brand": brand, "group": group, "platform": platform, "board": board}
+                    | {"sponsored_share": 0.0, "top_terms": [], "coverage": status, "coverage_reason": reason}
+                )
+    rows.sort(key=lambda r: (r["brand"], r["platform"], r["board"]))
+    return pa.Table.from_pylist(rows, schema=TRENDS.file_schema)
+
+
+_ZERO_COUNTS = {f.name for f in TRENDS.file_schema if pa.types.is_integer(f.type) and not f.nullable}
 
 
 def top_terms(
@@ -464,6 +507,9 @@ def run_trends(
     posts = read_posts(root, shift_day(day, -lookback_days), day)
     stats.units = units.num_rows
     daily, hourly = compute_day(units, posts, day, brands, n_terms=n_terms)
+    from .health import source_coverage  # lazy: it imports the crawl stack's counters
+
+    daily = with_coverage(daily, source_coverage(root, day), _brand_groups(root, day, brands, daily))
     stats.brand_units = sum(daily["mentions"].to_pylist())
     stats.rows, stats.hourly_rows = daily.num_rows, hourly.num_rows
     store = RawStore(root)
@@ -472,6 +518,18 @@ def run_trends(
         _write(store, TRENDS_HOURLY, day, hourly, stats)
     logger.info(stats.line())
     return stats
+
+
+def _brand_groups(
+    root: str, day: str, brands: Mapping[str, BrandInfo] | None, daily: pa.Table
+) -> dict[str, str | None]:
+    """The brands a blind source-day gets rows for: the watched ones, else those of the day and of
+    the trailing week's trends."""
+    if brands is not None:
+        return {b: info.group for b, info in brands.items()}
+    seen = read_trends(root, shift_day(day, -7), shift_day(day, -1)).select(["brand", "group"]).to_pylist()
+    seen += daily.select(["brand", "group"]).to_pylist()
+    return {r["brand"]: r["group"] for r in seen}
 
 
 def _write(store: RawStore, dataset: DayDataset, day: str, table: pa.Table, stats: TrendStats) -> None:

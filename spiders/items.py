@@ -33,6 +33,7 @@ class CommentRecord:
     author_gender: str | None = None
     is_op: bool | None = None
     quote: str | None = None
+    suspicious_account: bool | None = None  # Dcard isSuspiciousAccount
 
 
 @dataclass

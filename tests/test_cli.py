@@ -8,12 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from click.testing import CliRunner
 from koubei.pipelines.cli import main
-from koubei.pipelines.demo import run_demo
 from koubei.pipelines.replay import ReplayServer
 from koubei.pipelines.sitegen import FakeArticle, FakePush, article_html, write_board
 from koubei.pipelines.store import read_dataset
 
-from . import crawl_helpers
 from .conftest import require_shared
 
 
@@ -102,15 +100,3 @@ def test_crawl_command_prints_closing_stats_line(runner, tmp_path):
     assert read_dataset(str(tmp_path / "data"), "posts").num_rows == 1
     bad = runner.invoke(main, ["crawl", "ptt", "--board", "X", "--since", "2024-13-01"])
     assert bad.exit_code == 2 and "not a YYYY-MM-DD date" in bad.output
-
-
-@pytest.mark.slow
-def test_demo_runs_offline_and_again_idempotently(runner, tmp_path):
-    first = runner.invoke(main, ["demo", "--out", str(tmp_path)])
-    assert first.exit_code == 0, first.output
-    posts = read_dataset(str(tmp_path / "data"), "posts")
-    assert posts.num_rows == 360 and set(posts.column("board").to_pylist()) == {"MobileComm", "Gossiping"}
-    files = crawl_helpers.parquet_files(tmp_path / "data")  # posts and comments
-    second = run_demo(tmp_path)  # the same stage function the command calls
-    assert [c.count("koubei/store/unchanged") for c in second.crawls] == [180, 180]
-    assert crawl_helpers.parquet_files(tmp_path / "data") == files

@@ -146,10 +146,11 @@ def test_comments_in_a_crawler_envelope(dcard_dir):
     (c,) = doc.comments
     assert (c.post_id, c.seq, c.comment_id) == ("258994745", 1, "c7cb862f-b1d6-4835-97df-4cb773e9deef")
     assert c.created_at == utc(2025, 6, 5, 0, 14, 19, 186000) and c.like_count == 2
-    assert (c.author_id, c.author_school, c.author_gender, c.is_op, c.hidden) == (
+    assert (c.author_id, c.author_school, c.author_gender, c.is_op, c.hidden, c.suspicious_account) == (
         None,
         "元智大學",
         "M",
+        False,
         False,
         False,
     )
@@ -262,6 +263,7 @@ def test_hidden_comments_and_sub_comment_keys():
             "likeCount": 2,
             "createdAt": "2024-02-01T08:00:00.000Z",
             "host": True,
+            "isSuspiciousAccount": True,
         },
         {
             "id": "b",
@@ -287,6 +289,8 @@ def test_hidden_comments_and_sub_comment_keys():
         (4, False, "沒有樓層", None),  # a missing floor falls back to the position
     ]
     assert records[0].is_op is True and raw == items
+    # Dcard's own flag, kept for `koubei suspects`; absent in a layout: unknown, not False.
+    assert [r.suspicious_account for r in records] == [True, None, None, None]
     subs, _ = dcard.parse_comments(
         json.dumps(
             [{"id": "s1", "floor": 1, "content": "回覆"}, {"id": "s2", "floor": 2, "content": "再回"}]

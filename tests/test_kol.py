@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from koubei.pipelines.kol import coordination_signals, run_kol, wilson_lower_bound
+from koubei.pipelines.kol import run_kol, wilson_lower_bound
 from koubei.pipelines.reports import build_report, render_html
+from koubei.pipelines.suspects import coordination_signals
 
 from . import listening_data as data
 from .listening_data import C, T
+from .test_suspects import SAME_IP  # three accounts, one IP, within two hours
 
 # Five Samsung posts nobody pushed, by one account; one post with 300 推 and 5 噓 by another.
 PROLIFIC = [
@@ -42,24 +44,6 @@ EXPERT = T(
     boos=5,
     arrows=20,
     comments=[C("推 三星 心得", f"fan{i}", "2024-02-20 15:30", "push", "positive") for i in range(3)],
-)
-# Three accounts praising Samsung from one IP within two hours (and two more from another IP).
-SAME_IP = T(
-    "ptt",
-    "MobileComm",
-    "M.1708419600.A.300",
-    "[問題] 換手機推薦",
-    "預算兩萬想換手機",
-    "asker",
-    "2024-02-20 17:00",
-    label="neutral",
-    comments=[
-        C("三星 很好用", "acct1", "2024-02-20 17:05", "push", "positive", ip="111.250.1.7"),
-        C("推 Galaxy 必買", "acct2", "2024-02-20 17:40", "push", "positive", ip="111.250.1.7"),
-        C("三星 真的讚", "acct3", "2024-02-20 18:50", "push", "positive", ip="111.250.1.7"),
-        C("三星 還行", "other1", "2024-02-20 17:10", "push", "positive", ip="36.230.2.2"),
-        C("三星 普通", "other2", "2024-02-20 17:20", "push", "positive", ip="36.230.2.2"),
-    ],
 )
 
 
@@ -103,6 +87,15 @@ def test_coordination_signal(kol):
     assert (signal.brand, signal.accounts, signal.units) == ("Samsung", ("acct1", "acct2", "acct3"), 3)
     assert signal.masked_ip == "111.250.1.x"
     assert signal.last - signal.first == timedelta(minutes=105)
+
+
+def test_authors_say_who_is_suspected(kol):
+    marked = sorted((a["author_id"], a["brand"]) for a in kol.authors if a["suspected"])
+    assert marked == [("acct1", "Samsung"), ("acct2", "Samsung"), ("acct3", "Samsung"), ("poster", "Samsung")]
+    # five posts in five threads at one minute, all about Samsung: two weak reasons
+    poster = next(s for s in kol.suspects if s.author_id == "poster")
+    assert [r.code for r in poster.reasons] == ["burst", "brand_focus"]
+    assert not any(a["suspected"] for a in kol.authors if a["author_id"] == "expert")
 
 
 def test_coordination_needs_the_short_window():

@@ -97,6 +97,10 @@ def _text(value: Any) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
+def _flag(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 def reactions_by_name(items: Any) -> dict[str, int] | None:
     if not isinstance(items, list):
         return None
@@ -170,9 +174,7 @@ def post_record(obj: dict, *, forum: str | None = None, crawled_at: datetime | N
             _text(obj.get("department")) if anonymous and not obj.get("anonymousDepartment") else None
         ),
         author_gender=_text(obj.get("gender")),
-        suspicious_account=obj.get("isSuspiciousAccount")
-        if isinstance(obj.get("isSuspiciousAccount"), bool)
-        else None,
+        suspicious_account=_flag(obj.get("isSuspiciousAccount")),
     )
 
 
@@ -218,7 +220,8 @@ def comment_record(
         crawled_at=crawled_at or datetime.now(UTC),
         author_school=None if uid or obj.get("withNickname") else _text(obj.get("school")),
         author_gender=_text(obj.get("gender")),
-        is_op=obj.get("host") if isinstance(obj.get("host"), bool) else None,
+        is_op=_flag(obj.get("host")),
+        suspicious_account=_flag(obj.get("isSuspiciousAccount")),
     )
 
 

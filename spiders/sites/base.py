@@ -5,6 +5,10 @@ store. The window of posts a run wants is the same everywhere: ``since``/``until
 (Asia/Taipei) when given, else from the source's cursor (the newest post stored) minus a
 look-back, so recent posts whose comments are still growing are refreshed. The item pipeline
 locks ``boards`` and advances cursors from ``newest_seen`` after a clean finish.
+
+``-a targets=FILE`` (JSON lines of :class:`~koubei.pipelines.refresh.RefreshTarget`, written by
+``koubei crawl SITE --refresh-days`` and the hourly DAG) re-fetches those stored posts by URL
+instead of walking the lists: each one is a listed row of its source for crawl health.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import scrapy
 from koubei.pipelines.item_pipelines import SOURCE_PREFIX, count_source
+from koubei.pipelines.refresh import RefreshTarget, read_targets
 from koubei.pipelines.store import Cursor, RawStore
 from scrapy import signals
 from scrapy.http import Request, Response
@@ -62,6 +67,7 @@ class ForumSpider(scrapy.Spider):
         lookback_days: str | float = 2,
         base_url: str = "",
         max_pages: str | int = 2000,
+        targets: str | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -78,6 +84,7 @@ class ForumSpider(scrapy.Spider):
         self.newest_seen: dict[str, tuple[datetime, str]] = {}
         self.rows_listed: dict[str, int] = {}
         self.source_of_url: dict[str, str] = {}  # so a skip, which knows only the URL, finds its source
+        self.targets: list[RefreshTarget] | None = read_targets(targets) if targets else None
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -132,6 +139,21 @@ class ForumSpider(scrapy.Spider):
         newest = self.newest_seen.get(board)
         if when is not None and (newest is None or when > newest[0]):
             self.newest_seen[board] = (when, post_id)
+
+    # ------------------------------------------------------------------------------------- refresh
+    def refresh_requests(self):
+        """One request per target of a source of this crawl, in place of the list walk."""
+        self.crawler.stats.set_value("koubei/sources", list(self.boards))
+        for target in self.targets or ():
+            if target.platform != self.platform or target.board not in self.boards:
+                self.count("refresh/not_mine")
+                continue
+            self.list_rows(target.board, 1)
+            self.count("refresh/targets")
+            yield self.refresh_request(target)
+
+    def refresh_request(self, target: RefreshTarget) -> scrapy.Request:
+        raise NotImplementedError
 
     # ------------------------------------------------------------------------------------- stats
     def count(self, key: str, n: int = 1) -> None:
@@ -235,7 +257,7 @@ class ListingSpider(ForumSpider):
         raise NotImplementedError
 
     def listed_count(self, board: str) -> int:
-        return len(self.listed.get(board, ()))
+        return len(self.listed.get(board, ())) + self.rows_listed.get(board, 0)  # list rows or targets
 
     def unchanged(self, board: str, post_id: str, like_count: int | None, comment_count: int | None) -> bool:
         return self.stored[board].get(post_id) == (like_count, comment_count)
@@ -253,6 +275,10 @@ class ListingSpider(ForumSpider):
         logger.info("%s/%s: from %s", self.platform, board, self.floors[board].isoformat())
 
     async def start(self):
+        if self.targets is not None:
+            for request in self.refresh_requests():
+                yield request
+            return
         self.crawler.stats.set_value("koubei/sources", list(self.boards))
         for board in self.boards:
             self.open_source(board)

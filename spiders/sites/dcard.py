@@ -3,7 +3,7 @@
     scrapy crawl dcard -a forums=makeup,boutique [-a since=2024-02-01] [-a until=2024-02-20]
                        [-a lookback_days=2] [-a refresh=changed|all] [-a limit=100]
                        [-a comments_limit=50] [-a api=/service/api/v2] [-a web_fallback=true]
-                       [-a base_url=http://127.0.0.1:8000] -s KOUBEI_STORE=data
+                       [-a base_url=http://127.0.0.1:8000] [-a targets=targets.jsonl] -s KOUBEI_STORE=data
 
 Per forum: ``/forums/{alias}/posts?limit=N`` (newest first), then ``before=<smallest id seen>``
 until the posts are older than the window (``since``, else the forum's cursor minus
@@ -24,6 +24,7 @@ page (``/f/{forum}/p/{id}``) and reads its ``__NEXT_DATA__``; comments still com
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,104 @@ from ..parsers.errors import PageError
 from .base import ListingSpider
 
 logger = logging.getLogger(__name__)
+
+# Every key of the post objects in the real saved answers (2016 ``/_api`` list, 2020 popular list,
+# 2021 forum lists, 2025 detail: shared/fixtures/dcard). A key outside it is schema drift worth a
+# look (a renamed content field shows up here first): counted per forum, logged once per crawl.
+KNOWN_POST_FIELDS = frozenset(
+    [
+        "activityAvatar",
+        "anonymousDepartment",
+        "anonymousSchool",
+        "categories",
+        "collected",
+        "collectionCount",
+        "commentCount",
+        "content",
+        "createdAt",
+        "currentMember",
+        "customStyle",
+        "department",
+        "edited",
+        "elapsedTime",
+        "enableNestedComment",
+        "enablePrivateMessage",
+        "excerpt",
+        "excerptComments",
+        "forumAlias",
+        "forumId",
+        "forumLogo",
+        "forumName",
+        "gender",
+        "globalPinned",
+        "hidden",
+        "hiddenByAuthor",
+        "hiddenInProfileWall",
+        "hiddenOnPlatforms",
+        "id",
+        "identityIdV3",
+        "identityType",
+        "isBlocked",
+        "isBlocker",
+        "isModerator",
+        "isSelectedPost",
+        "isSuspiciousAccount",
+        "layout",
+        "likeCount",
+        "liked",
+        "media",
+        "mediaMeta",
+        "memberType",
+        "meta",
+        "newComment",
+        "nsfw",
+        "personaDeletedAt",
+        "personaNickname",
+        "personaSubscribed",
+        "personaSubscriptable",
+        "personaUid",
+        "pinned",
+        "pinnedInProfileWall",
+        "postAvatar",
+        "quoteCount",
+        "reacted",
+        "reactions",
+        "read",
+        "replyId",
+        "replyTitle",
+        "reportReason",
+        "reportReasonText",
+        "school",
+        "shareCount",
+        "spoilerAlert",
+        "subscribed",
+        "supportedReactions",
+        "tags",
+        "title",
+        "topics",
+        "totalCommentCount",
+        "unsafe",
+        "updatedAt",
+        "verifiedBadge",
+        "withImages",
+        "withNickname",
+        "withVideos",
+        "deletedAt",
+    ]
+)
+
+
+def unknown_keys(body: bytes | str) -> set[str]:
+    """Keys of the post objects in an API answer (a list, ``{"items": […]}`` or one post) that
+    :data:`KNOWN_POST_FIELDS` lacks; an answer that is not JSON has none."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return set()
+    if isinstance(data, dict) and isinstance(data.get("items"), list):
+        data = data["items"]
+    objects = data if isinstance(data, list) else [data]
+    return {k for o in objects if isinstance(o, dict) for k in o} - KNOWN_POST_FIELDS
 
 
 @dataclass
@@ -89,6 +188,17 @@ class DcardSpider(ListingSpider):
         self.limit = int(limit)
         self.comments_limit = int(comments_limit)
         self.web_fallback = _flag(web_fallback)
+        self.unknown_seen: set[str] = set()
+
+    def note_fields(self, forum: str, body: bytes) -> None:
+        """Count the unknown post keys of an answer for the forum's health row; log each once."""
+        for key in sorted(unknown_keys(body)):
+            self.count_source(forum, f"unknown_fields/{key}")
+            if key not in self.unknown_seen:
+                self.unknown_seen.add(key)
+                logger.warning(
+                    "dcard/%s: unknown field %r in the API's post objects (schema drift?)", forum, key
+                )
 
     def first_request(self, board: str) -> scrapy.Request:
         return self._list_request(board, before=None)
@@ -117,6 +227,7 @@ class DcardSpider(ListingSpider):
             return
         self.count("list_pages")
         self.page_read(forum)
+        self.note_fields(forum, response.body)
         if listing.duplicates:
             self.count("list_duplicates", listing.duplicates)
         ranked = [p for p in listing.ranked if before is None or int(p.post_id) < before]
@@ -140,6 +251,18 @@ class DcardSpider(ListingSpider):
         oldest = min((p.created_at for p in ranked if p.created_at), default=None)
         if ranked and oldest is not None and oldest >= self.floors[forum] and self.may_walk_on(forum):
             yield self._list_request(forum, before=min(int(p.post_id) for p in ranked))
+
+    def refresh_request(self, target) -> scrapy.Request:
+        """A stored post's detail (then its comments), as if its list entry had been read."""
+        listed = PostRecord(
+            self.platform,
+            target.board,
+            target.post_id,
+            dcard.post_url(target.board, target.post_id),
+            created_at=target.created_at,
+            comment_count=target.comment_count,
+        )
+        return self._detail_request(target.board, listed)
 
     # ------------------------------------------------------------------------------------- posts
     def _post_request(self, url: str, callback, errback, forum: str, listed: PostRecord) -> scrapy.Request:
@@ -190,6 +313,13 @@ class DcardSpider(ListingSpider):
             if retry := self.parse_failed(response, exc):
                 yield retry
             return
+        self.note_fields(forum, response.body)
+        if post.content is None and not post.deleted:  # what the list showed (an excerpt) is all there is
+            self.count("posts/excerpt_only")
+            self.count_source(forum, "excerpt_only")
+            logger.warning(
+                "dcard post %s/%s: the detail carries no content (excerpt only)", forum, post.post_id
+            )
         yield from self._start_thread(forum, listed, post)
 
     def _start_thread(self, forum: str, listed: PostRecord, post: PostRecord, comments=(), via_web=False):

@@ -2,7 +2,7 @@
 
     scrapy crawl mobile01 -a forums=291,793 [-a since=2024-02-01] [-a until=2024-02-20]
                           [-a lookback_days=2] [-a refresh=changed|all]
-                          [-a base_url=http://127.0.0.1:8000] -s KOUBEI_STORE=data
+                          [-a base_url=http://127.0.0.1:8000] [-a targets=targets.jsonl] -s KOUBEI_STORE=data
 
 Per forum: ``topiclist.php?f=F`` then ``&p=2, 3, …`` while a page still lists topics active
 inside the window (``since``, else the forum's cursor minus ``lookback_days``; a topic's
@@ -78,6 +78,25 @@ class Mobile01Spider(ListingSpider):
             cb_kwargs={"row": row, "pages": pages},
             priority=1 if page > 1 else 0,  # finish a started topic before starting others
         )
+
+    def refresh_request(self, target) -> scrapy.Request:
+        """A stored topic's first page (then the others), as if its list row had been read."""
+        row = mobile01.TopicRow(
+            title="",
+            forum=target.board,
+            topic=target.post_id,
+            url=mobile01.topic_url(target.board, target.post_id),
+            forum_name=None,
+            author=None,
+            created_at=target.created_at,
+            last_reply_by=None,
+            last_reply_at=None,
+            reply_count=target.comment_count,
+            pages=1,  # the first page's pagination shows the rest
+            pinned=False,
+            data_id=None,
+        )
+        return self._topic_request(row, 1, [])
 
     # ------------------------------------------------------------------------------------- lists
     def parse_list(self, response: Response, forum: str, page: int):

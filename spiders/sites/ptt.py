@@ -2,6 +2,7 @@
 
     scrapy crawl ptt -a boards=Stock,Gossiping -a since=2024-02-01 [-a until=2024-02-20]
                      [-a lookback_days=2] [-a base_url=http://127.0.0.1:8000] -s KOUBEI_STORE=data
+    scrapy crawl ptt -a boards=Stock -a targets=targets.jsonl -s KOUBEI_STORE=data   (re-fetch stored articles)
 
 Incremental: without ``since`` the walk stops ``lookback_days`` before the newest post stored for
 the board (its cursor; an explicit ``since`` wins), so a nightly run fetches the new articles plus recent ones whose pushes
@@ -37,6 +38,10 @@ class PttSpider(ForumSpider):
 
     # ------------------------------------------------------------------------------------- start
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.targets is not None:
+            for request in self.refresh_requests():
+                yield request
+            return
         self.crawler.stats.set_value("koubei/sources", list(self.boards))
         for board in self.boards:
             self.floors[board] = self.floor(board)
@@ -51,6 +56,15 @@ class PttSpider(ForumSpider):
             cookies=self.cookies,
             cb_kwargs={"board": board},
             priority=-1,  # articles of a page before the next page
+        )
+
+    def refresh_request(self, target) -> scrapy.Request:
+        return scrapy.Request(
+            f"{self.base_url}/bbs/{target.board}/{target.post_id}.html",
+            callback=self.parse_article,
+            errback=self.on_error,
+            cookies=self.cookies,
+            cb_kwargs={"board": target.board},
         )
 
     # ------------------------------------------------------------------------------------- parse
