@@ -178,6 +178,6 @@ def objective_titles(max_n: int = 8000, seed: int = 0) -> list[str]:
         titles.extend(rec.get("title", "") for rec in _jsonl(ft / name))
     for rec in _jsonl(ft / "ptt_stock_2016-2019_deternan.jsonl.gz"):
         titles.append(rec.get("article_title", ""))
-    picked = sorted({_clean(t) for t in titles if t.strip().startswith(OBJECTIVE_TAGS)})
+    picked = sorted({_clean(t) for t in titles if t and t.strip().startswith(OBJECTIVE_TAGS)})
     random.Random(seed).shuffle(picked)
     return picked[:max_n]

@@ -78,3 +78,53 @@ def build(
     for rows_ in splits.values():
         rng.shuffle(rows_)
     return splits
+
+
+def write_csvs(
+    splits: dict[str, list[tuple[str, str]]], out_dir: Path, *, oversample: int = 1
+) -> dict[str, Path]:
+    """``train.csv`` / ``dev.csv`` (text,label); positives repeated ``oversample`` times in train only.
+
+    The weak positives are ~1.4% of the rows; repeating them is the simplest class weighting that
+    the stock Trainer honours, and dev keeps the real ratio so its scores stay honest.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, rows in splits.items():
+        if name == "train" and oversample > 1:
+            rows = rows + [r for r in rows if r[1] == "sponsored"] * (oversample - 1)
+            random.Random(7).shuffle(rows)
+        paths[name] = out_dir / f"{name}.csv"
+        with paths[name].open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["text", "label"])
+            writer.writerows(rows)
+    return paths
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m koubei.models.sponsored_data --out DIR``: the weak-label CSVs the model trains on."""
+    import argparse
+
+    from koubei.pipelines.paths import shared_root
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--shared", type=Path, default=None, help="shared root (default: $KOUBEI_SHARED)")
+    parser.add_argument(
+        "--eval-set",
+        type=Path,
+        default=Path("tests/fixtures/sponsored/eval_set.csv"),
+        help="units to exclude",
+    )
+    parser.add_argument("--oversample", type=int, default=8, help="repeat train positives N times")
+    args = parser.parse_args(argv)
+    splits = build(args.shared or shared_root(), args.eval_set)
+    for name, path in write_csvs(splits, args.out, oversample=args.oversample).items():
+        print(
+            f"{name}: {path} ({sum(1 for r in splits[name] if r[1] == 'sponsored')} sponsored / {len(splits[name])})"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -33,6 +33,7 @@ from transformers.trainer_utils import get_last_checkpoint
 from .architecture import encoder_config
 from .datasets import RECIPES, Split
 from .evaluate import read_labeled_csv, scores
+from .truncation import encode
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class ModelArguments:
     from_scratch: bool = field(
         default=False, metadata={"help": "Random-init encoder (ablation: no pre-training)."}
     )
-    max_length: int = field(default=128, metadata={"help": "Tokens per text; longer texts are truncated."})
+    max_length: int = field(default=128, metadata={"help": "Tokens per text; longer texts keep head + tail."})
 
 
 @dataclass
@@ -67,10 +68,9 @@ class DataArguments:
 
 class Encoded(torch.utils.data.Dataset):
     def __init__(self, rows: Split, tokenizer, label2id: dict[str, int], max_length: int):
-        enc = tokenizer([normalize(t) for t, _ in rows], truncation=True, max_length=max_length)
+        enc = encode(tokenizer, [normalize(t) for t, _ in rows], max_length)
         self.items = [
-            {"input_ids": ids, "labels": label2id[label]}
-            for ids, (_, label) in zip(enc["input_ids"], rows, strict=True)
+            {"input_ids": ids, "labels": label2id[label]} for ids, (_, label) in zip(enc, rows, strict=True)
         ]
 
     def __len__(self) -> int:
@@ -108,7 +108,11 @@ def main(argv: list[str] | None = None) -> Path:
         config = encoder_config(len(tokenizer), tokenizer.pad_token_id, **common)
         model = BertForSequenceClassification(config)
     else:
-        model = BertForSequenceClassification.from_pretrained(model_args.init, **common)
+        # A fine-tuned init (e.g. the binary ChnSentiCorp model under the 3-class one) brings a head
+        # of another size: keep its encoder, start the head fresh.
+        model = BertForSequenceClassification.from_pretrained(
+            model_args.init, ignore_mismatched_sizes=True, **common
+        )
 
     train = Encoded(splits["train"], tokenizer, label2id, model_args.max_length)
     dev = Encoded(splits["dev"], tokenizer, label2id, model_args.max_length) if "dev" in splits else None

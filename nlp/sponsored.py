@@ -455,15 +455,19 @@ def load_eval_set(csv_path: Path, shared_root: Path) -> list[EvalRow]:
     ]
 
 
-def evaluate_rules(rows: Sequence[EvalRow], rules: SponsoredRules | None = None) -> dict[str, BinaryReport]:
-    """Binary report overall and per split."""
-    rules = rules or SponsoredRules()
-    predicted = rules.predict(r.item for r in rows)
-    report = {"all": binary_report([r.label for r in rows], predicted)}
+def evaluate_flags(rows: Sequence[EvalRow], predicted: Sequence[bool]) -> dict[str, BinaryReport]:
+    """Binary report of any detector's flags, overall and per split."""
+    report = {"all": binary_report([r.label for r in rows], list(predicted))}
     for split in sorted({r.split for r in rows}):
         pairs = [(r.label, p) for r, p in zip(rows, predicted, strict=True) if r.split == split]
         report[split] = binary_report([t for t, _ in pairs], [p for _, p in pairs])
     return report
+
+
+def evaluate_rules(rows: Sequence[EvalRow], rules: SponsoredRules | None = None) -> dict[str, BinaryReport]:
+    """Binary report of the rules overall and per split."""
+    rules = rules or SponsoredRules()
+    return evaluate_flags(rows, rules.predict(r.item for r in rows))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""``koubei eval sentiment``: score the shipped model beside the TF-IDF baseline and the majority class."""
+"""``koubei eval sentiment|sponsored``: score the shipped models beside their baselines on the same rows."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 from koubei.models.evaluate import BadDataFile, read_labeled_csv, scores
-from koubei.models.paths import SENTIMENT_DIR
+from koubei.models.paths import SENTIMENT_DIR, SPONSORED_DIR
 from rich.console import Console
 from rich.table import Table
 
@@ -109,3 +109,90 @@ def _print(results: dict, labels: list[str], data_file: Path, recipe: str | None
         for lab, row in zip(labels, s["confusion"], strict=True):
             cm.add_row(lab, *map(str, row))
         console.print(cm)
+
+
+@eval_group.command("sponsored")
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Hand-checked set: source,record,field,label rows joined to ../shared text "
+    "(tests/fixtures/sponsored/eval_set.csv).",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Sponsored model directory (default: the shipped one).",
+)
+@click.option("--threshold", type=float, default=0.9, show_default=True, help="Model flag threshold.")
+@click.option(
+    "--backend", type=click.Choice(["torch", "onnx", "onnx-int8"]), default="torch", show_default=True
+)
+@click.option("--shared", type=click.Path(file_okay=False, path_type=Path), help="Shared material root.")
+def eval_sponsored(data_file, model_dir, threshold, backend, shared) -> None:
+    """Precision/recall of the rules, the model, and the shipped flag (rules OR model), per split."""
+    from koubei.nlp.sponsored import SponsoredRules, evaluate_flags, load_eval_set
+    from koubei.pipelines.enrich import ModelDetector
+    from koubei.pipelines.paths import shared_root
+
+    model_dir = model_dir or SPONSORED_DIR
+    if not (Path(model_dir) / "config.json").exists():
+        raise click.ClickException(f"no model in {model_dir} (config.json missing)")
+    try:
+        rows = load_eval_set(data_file, shared or shared_root())
+    except (OSError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"{data_file}: {exc}") from None
+    items = [r.item for r in rows]
+    by_rules = SponsoredRules().predict(items)
+    detector = ModelDetector(model_dir, threshold=threshold, backend=backend)
+    by_model = [bool(reasons) for reasons in detector.reasons(items)]
+    systems = {
+        "rules": by_rules,
+        "model": by_model,
+        "rules OR model": [a or b for a, b in zip(by_rules, by_model, strict=True)],
+    }
+    table = Table(title=f"{data_file} — {len(rows)} units, model threshold {threshold}")
+    for col in ("system", "split", "n", "pos", "tp", "fp", "fn", "precision", "recall", "F1"):
+        table.add_column(col, justify="left" if col in ("system", "split") else "right")
+    for name, flags in systems.items():
+        for split, rep in evaluate_flags(rows, flags).items():
+            n = rep.tp + rep.fp + rep.fn + rep.tn
+            table.add_row(
+                name, split, str(n), str(rep.support), str(rep.tp), str(rep.fp), str(rep.fn),
+                f"{rep.precision:.3f}", f"{rep.recall:.3f}", f"{rep.f1:.3f}",
+            )  # fmt: skip
+    Console().print(table)
+
+
+def _evaluation_sets() -> dict:
+    from koubei.models import corpora, labeled
+
+    return {
+        "chnsenticorp-test": lambda: corpora.chnsenticorp("test"),
+        "chnsenticorp-dev": lambda: corpora.chnsenticorp("dev"),
+        "ptt-hhs-test": lambda: corpora.ptt_happy_hate_sad("test"),
+        "sentiment3": lambda: [(i["text"], i["label"]) for i in labeled.load_sentiment3()],
+    }
+
+
+@eval_group.command("export")
+@click.argument(
+    "name", type=click.Choice(["chnsenticorp-test", "chnsenticorp-dev", "ptt-hhs-test", "sentiment3"])
+)
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def eval_export(name, out) -> None:
+    """Write an evaluation set from ../shared as the text,label CSV `eval sentiment` reads."""
+    import csv
+
+    try:
+        rows = _evaluation_sets()[name]()
+    except FileNotFoundError as exc:
+        raise click.ClickException(f"{name}: {exc} (is the shared material at $KOUBEI_SHARED?)") from None
+    with out.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    click.echo(f"{name}: {len(rows):,} rows → {out}")

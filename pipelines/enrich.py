@@ -82,6 +82,77 @@ class RuleDetector:
         return [[f"rule:{reason}" for reason in self.rules.explain(item)] for item in items]
 
 
+class ModelDetector:
+    """The sponsored-post model as a detector: catches disclosures the rules miss.
+
+    A unit is flagged when the model's ``sponsored`` probability reaches ``threshold``; the high
+    default keeps precision first (its job is to add recall to the rules, never noise), and the
+    reason carries the probability so a reader can judge it. Reasons read ``model: p=0.97``.
+    Only posts are scored: every sponsored unit of the hand-checked set is a post (a disclosure
+    is written by the poster), and skipping comments keeps enrich at its comment throughput.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path | None = None,
+        *,
+        threshold: float = 0.9,
+        backend: str = "onnx-int8",
+        threads: int | None = None,
+    ):
+        from koubei.models.paths import SPONSORED_DIR
+
+        self.model_dir = Path(model_dir) if model_dir else SPONSORED_DIR
+        self.threshold = threshold
+        self.backend = backend
+        self.threads = threads
+        self._classifier = None
+        self.version = f"{model_version(self.model_dir, backend)}:t={threshold}"
+
+    def scores(self, items: Sequence[SponsoredItem]) -> np.ndarray:
+        """P(sponsored) per item, on the text the model was trained on (title + body ends)."""
+        from koubei.models.sponsored_data import as_text
+
+        if self._classifier is None:
+            from koubei.models.classifier import TextClassifier
+
+            self._classifier = TextClassifier(self.model_dir, backend=self.backend, threads=self.threads)
+        if not items:
+            return np.zeros(0, dtype=np.float32)
+        proba = self._classifier.predict_proba([as_text(i) for i in items])
+        return proba[:, self._classifier.labels.index("sponsored")]
+
+    def reasons(self, items: Sequence[SponsoredItem]) -> list[list[str]]:
+        posts = [i for i, item in enumerate(items) if item.kind == "post"]
+        out: list[list[str]] = [[] for _ in items]
+        for i, p in zip(posts, self.scores([items[i] for i in posts]), strict=True):
+            if p >= self.threshold:
+                out[i] = [f"model: p={p:.2f}"]
+        return out
+
+
+def default_detectors(backend: str = "onnx-int8", threads: int | None = None) -> list[SponsoredDetector]:
+    """The rules, OR-ed with the shipped sponsored model when it is installed."""
+    from koubei.models.paths import SPONSORED_DIR
+
+    detectors: list[SponsoredDetector] = [RuleDetector()]
+    if (SPONSORED_DIR / "config.json").is_file():
+        detectors.append(
+            ModelDetector(SPONSORED_DIR, backend=_available(SPONSORED_DIR, backend), threads=threads)
+        )
+    return detectors
+
+
+def _available(model_dir: Path, backend: str) -> str:
+    """``backend`` if its file is in ``model_dir``, else the shipped int8 ONNX, else PyTorch."""
+    from koubei.models.classifier import ONNX_FILES
+
+    for candidate in (backend, "onnx-int8"):
+        if candidate == "torch" or (model_dir / ONNX_FILES[candidate]).is_file():
+            return candidate
+    return "torch"
+
+
 # ---------------------------------------------------------------------------------------------- stats
 
 
@@ -142,7 +213,8 @@ def run_enrich(
     Runtime (``onnx-int8`` needs ``model.int8.onnx``, see :mod:`koubei.models.export`).
     ``classifier``: an already loaded :class:`~koubei.models.classifier.TextClassifier` (reused
     across calls; overrides model_dir/backend). ``watch``: a watch YAML; without one, no mentions
-    (the column is null). ``sponsored``: detectors whose reasons are OR-ed (default: the rules).
+    (the column is null). ``sponsored``: detectors whose reasons are OR-ed (default: the rules
+    and, when shipped, the sponsored model).
     ``force`` re-enriches unchanged partitions; ``now`` stamps ``enriched_at`` (default: the clock).
     """
     started = time.perf_counter()
@@ -150,7 +222,7 @@ def run_enrich(
     stats = EnrichStats()
     enricher = _Enricher(
         matcher=BrandMatcher(load_watch(watch)) if watch else None,
-        detectors=list(sponsored) if sponsored is not None else [RuleDetector()],
+        detectors=list(sponsored) if sponsored is not None else default_detectors(backend, threads),
         classifier=classifier,
         model_dir=Path(model_dir) if model_dir else None,
         backend=backend,
