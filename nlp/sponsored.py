@@ -292,6 +292,8 @@ class SponsoredRules:
         """Every rule match on the item, with whether it counted."""
         item = as_item(item)
         rules = self.rules if self.rules is not None else RULES
+        if not any(item.kind in rule.kinds for rule in rules):
+            return []  # most units are comments no rule reads: skip cleaning and folding them
         texts: dict[Field, str] = {
             "title": fold(item.title) if item.kind == "post" else "",
             "body": fold(_own_text(item)),
