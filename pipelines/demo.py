@@ -245,13 +245,14 @@ def demo_watch(root: Path, *, model: Path | None = None, sources: dict | None = 
 
 
 def dags_folder() -> Path:
-    """The repository's ``dags/`` (koubei is installed editable: ``pip install -e .``)."""
-    here = Path(__file__).resolve().parents[1] / "dags"
-    if not (here / "koubei_nightly.py").is_file():
-        raise FileNotFoundError(
-            f"no dags/ beside {Path(__file__).parent}: install koubei with `pip install -e .`"
-        )
-    return here
+    """The DAG files, installed as ``koubei.dags`` (the repo's ``dags/`` in an editable install)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("koubei.dags")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "koubei_nightly.py").is_file():
+            return Path(location)
+    raise FileNotFoundError("koubei.dags is not installed: reinstall koubei (`pip install -e .`)")
 
 
 def airflow_env(home: Path) -> dict[str, str]:
