@@ -43,6 +43,13 @@ def koubei_hourly():
         day, _ = clock_of(logical_date)
         return crawl_step(watch_of(params), job, day, base_url=params.get("base_url"))
 
+    @task(outlets=[RAW], trigger_rule="all_done")
+    def refresh(params=None, logical_date=None) -> dict:
+        from koubei.pipelines.nightly import refresh_step
+
+        day, now = clock_of(logical_date)
+        return refresh_step(watch_of(params), day, now=now, hourly=True, base_url=params.get("base_url"))
+
     @task(outlets=[ENRICHED], trigger_rule="all_done")
     def enrich(params=None, logical_date=None) -> list[str]:
         from koubei.pipelines.nightly import enrich_step
@@ -62,7 +69,7 @@ def koubei_hourly():
         day, now = clock_of(logical_date)
         return alerts_step(watch_of(params), day, now=now)
 
-    crawl.expand(job=crawl_jobs()) >> enrich() >> trends() >> alerts()
+    crawl.expand(job=crawl_jobs()) >> refresh() >> enrich() >> trends() >> alerts()
 
 
 koubei_hourly()

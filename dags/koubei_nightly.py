@@ -1,4 +1,4 @@
-"""koubei_nightly: crawl every source for yesterday's window, then enrich, trends, alerts, report.
+"""koubei_nightly: crawl every source for yesterday's window, refresh recent posts, then enrich, trends, alerts, report.
 
 Thin by design: each task calls one step of :mod:`koubei.pipelines.nightly` for the run's day
 (the Taipei day before its logical date, or the ``day`` param). Crawls are mapped over the watch
@@ -45,6 +45,13 @@ def koubei_nightly():
         day, since = day_of(params, logical_date), params.get("since")
         return crawl_step(watch_of(params), job, day, since=since, base_url=params.get("base_url"))
 
+    @task(outlets=[RAW], trigger_rule="all_done")
+    def refresh(params=None, logical_date=None) -> dict:
+        from koubei.pipelines.nightly import refresh_step
+
+        day = day_of(params, logical_date)
+        return refresh_step(watch_of(params), day, base_url=params.get("base_url"))
+
     @task(trigger_rule="all_done")
     def health(crawls, params=None) -> list[str]:
         from koubei.pipelines.nightly import health_step
@@ -78,7 +85,7 @@ def koubei_nightly():
 
     crawled = crawl.expand(job=crawl_jobs())
     health(crawled)
-    crawled >> enrich() >> trends() >> alerts() >> report()
+    crawled >> refresh() >> enrich() >> trends() >> alerts() >> report()
 
 
 koubei_nightly()

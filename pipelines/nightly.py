@@ -124,6 +124,50 @@ def crawl_step(
     }
 
 
+def refresh_step(
+    watch: str | Path,
+    day: str,
+    *,
+    base_url: str | None = None,
+    now: datetime | None = None,
+    hourly: bool = False,
+) -> dict:
+    """Re-fetch stored posts so their engagement history grows (``post_snapshots``).
+
+    Nightly: posts created in the ``crawl.refresh_days`` before the end of ``day``, fastest-growing
+    first, within ``crawl.refresh_budget`` requests. Hourly (``hourly``): posts crawled in the last
+    two hours that gain at least ``crawl.refresh_per_hour`` comments + likes an hour. The clock is
+    the run's (the end of ``day``, or ``now``), never the wall clock, so a rerun picks the same posts.
+    """
+    from .refresh import fast_growing, refresh_posts, select_refresh
+
+    cfg = load(watch)
+    if hourly:
+        if not cfg.crawl.refresh_per_hour:
+            return {"targets": 0, "skipped": "crawl.refresh_per_hour is 0"}
+        now = now or datetime.now(UTC)
+        targets = fast_growing(cfg.root, now - timedelta(hours=2), cfg.crawl.refresh_per_hour, now=now)
+    else:
+        if not cfg.crawl.refresh_days:
+            return {"targets": 0, "skipped": "crawl.refresh_days is 0"}
+        end = now or datetime.combine(
+            datetime.fromisoformat(day).date() + timedelta(days=1), datetime.min.time(), TAIPEI
+        ).astimezone(UTC)
+        targets = select_refresh(
+            cfg.root, days=cfg.crawl.refresh_days, budget=cfg.crawl.refresh_budget, now=end
+        )
+    summaries = refresh_posts(
+        cfg.root,
+        targets,
+        base_url=base_url,
+        settings=dict(cfg.crawl.settings),
+        timeout=cfg.crawl.timeout_minutes * 60,
+    )
+    for summary in summaries:
+        logger.info("refresh: %s", summary.line())
+    return {"targets": len(targets), "posts": sum(s.posts for s in summaries)}
+
+
 def health_step(watch: str | Path, crawls: list[dict], *, send: bool = True) -> list[str]:
     """Crawl-health alarms for the days the crawls recorded health rows on."""
     from .health import run_health_alarms

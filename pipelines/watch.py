@@ -106,6 +106,9 @@ class CrawlConfig(_Section):
     lookback_days: float = Field(2, ge=0, le=31)  # older posts re-crawled for late comments and pushes
     per_task: Literal["source", "site"] = "source"  # one crawl task per board/forum, or per site
     timeout_minutes: float = Field(60, gt=0)  # a crawl still running then is killed (and retried)
+    refresh_days: float = Field(0, ge=0, le=31)  # nightly re-fetch of stored posts this recent (0: off)
+    refresh_budget: int = Field(300, ge=0)  # at most this many requests for that refresh
+    refresh_per_hour: float = Field(0, ge=0)  # hourly re-fetch of posts growing this fast (0: off)
     settings: dict[str, str] = Field(default_factory=dict)  # Scrapy settings (DOWNLOAD_DELAY, ...)
 
     @field_validator("settings", mode="before")
@@ -368,6 +371,9 @@ sources:
 crawl:
   window_days: 1          # days of new posts each nightly run answers for (the day before the run)
   lookback_days: 2        # older posts re-crawled for late pushes/comments
+  refresh_days: 3         # nightly: re-fetch stored posts of the last 3 days, fastest-growing first (0: off)
+  refresh_budget: 300     # ... within this many requests
+  refresh_per_hour: 20    # hourly: re-fetch posts gaining >= 20 comments+likes an hour (0: off)
   per_task: source        # one crawl task per board/forum (or `site`: one per site)
   timeout_minutes: 60     # a crawl still running then is killed and retried
   settings:               # Scrapy settings for every crawl

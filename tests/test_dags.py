@@ -61,3 +61,23 @@ def test_backfill_three_days(airflow_home, model, server, tmp_path):
     ]
     trends = read_trends(root, start, end)
     assert set(trends.column("brand").to_pylist()) == {"Apple", "Samsung", "全聯", "家樂福"}
+
+
+@pytest.mark.slow
+def test_refresh_step_refetches_recent_posts_within_the_budget(model, server, tmp_path):
+    import yaml
+    from koubei.pipelines.nightly import crawl_step, load, refresh_step
+    from koubei.pipelines.store import read_snapshots
+
+    watch = write_watch(tmp_path, model)
+    assert refresh_step(watch, DAY) == {"targets": 0, "skipped": "crawl.refresh_days is 0"}
+    data = yaml.safe_load(watch.read_text(encoding="utf-8"))
+    data["crawl"].update(refresh_days=3, refresh_budget=4)
+    watch.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    job = next(j for j in load(watch).crawl_jobs() if j["site"] == "ptt")
+    crawl_step(watch, job, DAY, base_url=server.base_url, check_health=False)
+    root = str(tmp_path / "data")
+    before = read_snapshots(root).num_rows
+    result = refresh_step(watch, DAY, base_url=server.base_url)
+    assert result["targets"] == 4 and result["posts"] == 4  # PTT: one request a post
+    assert read_snapshots(root).num_rows == before + 4  # each re-fetch appends a snapshot
