@@ -124,15 +124,20 @@ class WatchFileError(ValueError):
     """A watch file that cannot be used; the message says where and why."""
 
 
-def load_watch(path: str | Path) -> list[WatchEntry]:
-    """Read ``brands:`` from a watch YAML file. Other top-level keys are left for other stages."""
-    path = Path(path)
+def read_watch_text(path: Path) -> str:
+    """The watch file's text; an unreadable or non-UTF-8 file is a :class:`WatchFileError`."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except OSError as exc:
         raise WatchFileError(f"{path}: cannot read watch file ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
         raise WatchFileError(f"{path}: not UTF-8 text") from None
+
+
+def load_watch(path: str | Path) -> list[WatchEntry]:
+    """Read ``brands:`` from a watch YAML file. Other top-level keys are left for other stages."""
+    path = Path(path)
+    raw = read_watch_text(path)
     try:
         data = yaml.safe_load(raw)
     except yaml.YAMLError as exc:

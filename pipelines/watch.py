@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from koubei.nlp.brands import WatchEntry, WatchFileError, parse_watch
+from koubei.nlp.brands import WatchEntry, WatchFileError, parse_watch, read_watch_text
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .alerts import AlertConfig, AlertConfigError, parse_alert_config
@@ -194,12 +194,7 @@ class WatchConfig(BaseModel):
 def load_watch_file(path: str | Path) -> WatchConfig:
     """Read and validate a watch file; every problem is a :class:`WatchFileError` naming file and line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise WatchFileError(f"{path}: cannot read watch file ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise WatchFileError(f"{path}: not UTF-8 text") from None
+    text = read_watch_text(path)
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
