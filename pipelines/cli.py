@@ -498,28 +498,19 @@ def demo(out: Path, replay: Path | None, model: Path | None, days: int) -> None:
 
 def _demo_summary(result) -> None:
     """The closing table (per brand over the demo's last week) and where everything is."""
-    from rich.table import Table
-
     from .alerts import read_outbox
-    from .reports import _fmt, build_summary
+    from .cli_report import brand_table
+    from .reports import build_summary
     from .trends import shift_day
 
     end = result.days[-1]
     start = shift_day(end, -6) if len(result.days) > 1 else result.days[0]
     brands, _ = build_summary(str(result.root), result.watch, start, end, update=False)
-    table = Table(title=f"koubei demo: {len(result.runs)} nightly runs, brands {start} – {end}")
-    for col in ("brand", "group", "mentions", "positive", "negative", "net", "SOV"):
-        table.add_column(col, justify="left" if col in ("brand", "group") else "right")
-    for s in brands:
-        table.add_row(
-            s.brand,
-            s.group or "-",
-            _fmt(s.mentions),
-            _fmt(s.positive),
-            _fmt(s.negative),
-            _fmt(s.net_sentiment, "float"),
-            _fmt(s.sov, "pct"),
-        )
+    table = brand_table(
+        brands,
+        f"koubei demo: {len(result.runs)} nightly runs, brands {start} – {end}",
+        ("brand", "group", "mentions", "positive", "negative", "net", "SOV"),
+    )
     Console().print(table)
     outbox = read_outbox(str(result.root))
     for a in outbox:

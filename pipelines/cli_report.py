@@ -25,6 +25,12 @@ def _watch(required: bool):
     )
 
 
+def WEEK(command):  # noqa: N802 - a decorator named like ROOT
+    """``--from``/``--to``: a period of Taipei days, the last week by default (see :func:`_range`)."""
+    command = click.option("--to", "end", help="Last Taipei day (default: today).")(command)
+    return click.option("--from", "start", help="First Taipei day (default: 6 days before --to).")(command)
+
+
 def _day(value: str | None, name: str) -> str | None:
     if value is None:
         return None
@@ -121,8 +127,7 @@ def alerts(root: str, watch: Path, day: str | None, now: str | None, dry_run: bo
 @click.command("report")
 @ROOT
 @_watch(required=True)
-@click.option("--from", "start", help="First Taipei day (default: 6 days before --to).")
-@click.option("--to", "end", help="Last Taipei day (default: today).")
+@WEEK
 @click.option(
     "--out", type=click.Path(dir_okay=False, path_type=Path), help="Output file (default: report.<format>)."
 )
@@ -146,51 +151,57 @@ def report(
 @click.command("summary")
 @ROOT
 @_watch(required=False)
-@click.option("--from", "start", help="First Taipei day (default: 6 days before --to).")
-@click.option("--to", "end", help="Last Taipei day (default: today).")
+@WEEK
 def summary(root: str, watch: Path | None, start: str | None, end: str | None) -> None:
     """Print 聲量, 好感度, share of voice and alerts per brand for a period."""
     from rich.console import Console
-    from rich.table import Table
 
-    from .reports import _fmt, _taipei, build_summary
+    from .reports import _taipei, build_summary
 
     start, end = _range(start, end, 7)
     try:
         brands, alerts_seen = build_summary(root, watch, start, end)
     except _user_errors() as exc:
         raise click.ClickException(str(exc)) from None
-    table = Table(title=f"koubei {start} – {end}")
-    for col in (
-        "brand",
-        "group",
-        "mentions",
-        "positive",
-        "neutral",
-        "negative",
-        "net",
-        "P/N",
-        "SOV",
-        "sponsored",
-    ):
-        table.add_column(col, justify="left" if col in ("brand", "group") else "right")
-    for s in brands:
-        table.add_row(
-            s.brand,
-            s.group or "-",
-            _fmt(s.mentions),
-            _fmt(s.positive),
-            _fmt(s.neutral),
-            _fmt(s.negative),
-            _fmt(s.net_sentiment, "float"),
-            _fmt(s.pn_ratio, "ratio"),
-            _fmt(s.sov, "pct"),
-            _fmt(s.sponsored_share, "pct"),
-        )
+    table = brand_table(brands, f"koubei {start} – {end}")
     console = Console(width=120, markup=False, highlight=False)
     console.print(table)
     for a in alerts_seen:
         console.print(f"alert {_taipei(a['period_start'])} {a['brand']} {a['rule']}: {a['observed']:g}")
+
+
+# Column → (BrandSummary attribute, _fmt kind); the order is the table's.
+BRAND_COLUMNS = {
+    "brand": ("brand", None),
+    "group": ("group", None),
+    "mentions": ("mentions", "int"),
+    "positive": ("positive", "int"),
+    "neutral": ("neutral", "int"),
+    "negative": ("negative", "int"),
+    "net": ("net_sentiment", "float"),
+    "P/N": ("pn_ratio", "ratio"),
+    "SOV": ("sov", "pct"),
+    "sponsored": ("sponsored_share", "pct"),
+}
+
+
+def brand_table(brands, title: str, columns=tuple(BRAND_COLUMNS)):
+    """A rich table of :class:`~.reports.BrandSummary` rows (``koubei summary``, the demo's close)."""
+    from rich.table import Table
+
+    from .reports import _fmt
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("brand", "group") else "right")
+    for s in brands:
+        cells = []
+        for col in columns:
+            attr, kind = BRAND_COLUMNS[col]
+            value = getattr(s, attr)
+            cells.append((value or "-") if kind is None else _fmt(value, kind))
+        table.add_row(*cells)
+    return table
 
 
 COMMANDS = (trends, alerts, report, summary)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .cli_report import ROOT, _range, _user_errors, _watch
+from .cli_report import ROOT, WEEK, _range, _user_errors, _watch
 
 CSV_COLUMNS = [
     "platform",
@@ -68,8 +68,7 @@ def _table(suspects, start: str, end: str) -> None:
 @click.command("suspects")
 @ROOT
 @_watch(required=True)
-@click.option("--from", "start", help="First Taipei day (default: 6 days before --to).")
-@click.option("--to", "end", help="Last Taipei day (default: today).")
+@WEEK
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
