@@ -56,8 +56,46 @@ def koubei_sentiment(max_reviews: int = 10_000, max_neutral: int = 6_000, seed: 
     return {"train": rows, "dev": dev, "test": corpora.ptt_happy_hate_sad("test")}
 
 
+def forum_sentiment(max_replay: int = 8_000, seed: int = 42) -> dict[str, Split]:
+    """Issue 10's model: the team-annotated forum corpus, its mention rows, and a replay sample.
+
+    Train: every forum3 ``train`` item (comments, titles, bodies; all annotation rounds), every
+    ``train`` mention row as ``alias [SEP] window`` (see ``targets``), and ``max_replay`` rows of
+    ``koubei_sentiment`` so review and PTT-board sentiment is not forgotten. Dev/test: the forum3
+    comments of the ``dev``/``test`` threads (no thread is on two sides).
+    """
+    from .forum_labels import load_forum3, load_mentions
+    from .labeled import COMMENT_FIELDS
+    from .targets import sentence_target
+
+    forum = load_forum3()
+    mentions = [
+        (sentence_target(m["sentence"], m["ent_start"], m["ent_end"]), m["label"])
+        for m in load_mentions("train")
+    ]
+    held_out = {i["text"] for i in forum if i["split"] != "train"}
+    replay = [r for r in koubei_sentiment()["train"] if r[0] not in held_out]
+    rng = random.Random(seed)
+    rng.shuffle(replay)
+    train: dict[str, str] = {}
+    for text, label in [(i["text"], i["label"]) for i in forum if i["split"] == "train"] + mentions:
+        train.setdefault(text, label)
+    for text, label in replay[:max_replay]:
+        train.setdefault(text, label)
+    rows = list(train.items())
+    rng.shuffle(rows)
+
+    def comments(split: str) -> Split:
+        return [
+            (i["text"], i["label"]) for i in forum if i["split"] == split and i["field"] in COMMENT_FIELDS
+        ]
+
+    return {"train": rows, "dev": comments("dev"), "test": comments("test")}
+
+
 RECIPES = {
     "chnsenticorp": chnsenticorp,
     "ptt_happy_hate_sad": ptt_happy_hate_sad,
     "koubei_sentiment": koubei_sentiment,
+    "forum_sentiment": forum_sentiment,
 }

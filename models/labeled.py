@@ -7,8 +7,12 @@ joined here at load time. An id is ``(source, record, comment, field)``:
 - ``record``: 0-based index of the article in the file as this module reads it — the position in
   ``articles`` for the Gossiping JSON, the line number for JSON Lines, the data row (header not
   counted) of ``csv.DictReader`` for CSV;
-- ``comment``: 0-based index of the push in that article's push list (``None`` for a title);
-- ``field``: ``push`` or ``title``.
+- ``comment``: 0-based index of the push (PTT) or reply (Dcard, Mobile01, untagged PTT) in that
+  record's comment list (``None`` for a title or body);
+- ``field``: ``push``, ``reply``, ``title`` or ``body``.
+
+A record's ``thread`` (the PTT article, the Dcard post, the Mobile01 thread) groups everything said
+in one discussion, so train/dev/test splits never put one thread on both sides.
 
 Sampling (``tests/fixtures/sentiment3/sample.py``) and loading both read through :func:`read_articles`,
 so an id means the same thing in both.
@@ -27,7 +31,8 @@ from pathlib import Path
 from koubei.pipelines.paths import shared_root as default_shared_root
 
 LABELS3 = ("negative", "neutral", "positive")
-FIELDS = ("push", "title")
+FIELDS = ("push", "reply", "title", "body")
+COMMENT_FIELDS = ("push", "reply")
 PUSH_TAGS = ("推", "噓", "→")
 
 GOSSIPING_2018 = "data/ptt_gossiping_2018/Gossiping.json.gz"
@@ -47,6 +52,24 @@ CHIANG_BOARDS = {  # file stem -> board (the numeric 分類 of the other files i
 CHIANG_FILES = tuple(f"{CHIANG_DIR}/{stem}.csv.gz" for stem in CHIANG_BOARDS)
 PUSH_SOURCES = (GOSSIPING_2018, STOCK_2016, GOSSIPING_YEEYAN)
 TITLE_SOURCES = (MULTIBOARD_2021, *CHIANG_FILES)
+OPTION_2021 = "data/forum_text/ptt_option_2021_fishkuo_comment_content.csv.gz"
+TECHJOB_2023 = "data/forum_text/ptt_techjob_2023_chiaweiwu.jsonl.gz"
+PTT_YOUTUBER = "data/forum_text/ptt_2021_youtuber_topics_bobolu.jsonl.gz"
+DCARD_COMMENTS = "data/forum_text/dcard_2020-12_fishkuo_comments.jsonl.gz"
+DCARD_POSTS = "data/forum_text/dcard_2020-12_fishkuo_posts.jsonl.gz"
+DCARD_YOUTUBER = "data/forum_text/dcard_2021_youtuber_topics_bobolu.jsonl.gz"
+MOBILE01_296 = "data/forum_text/mobile01_destroymayor_output_296.json.gz"
+MOBILE01_QUESTION = "data/forum_text/mobile01_destroymayor_question.json.gz"
+FORUM_SOURCES = (
+    OPTION_2021,
+    TECHJOB_2023,
+    PTT_YOUTUBER,
+    DCARD_COMMENTS,
+    DCARD_POSTS,
+    DCARD_YOUTUBER,
+    MOBILE01_296,
+    MOBILE01_QUESTION,
+)
 
 # The labels live with the tests in the repository (not in the installed package): relative to the
 # checkout's root, where the tests and `koubei eval` are run from.
@@ -70,6 +93,8 @@ class Article:
     board: str
     title: str
     pushes: tuple[Push, ...]
+    body: str = ""
+    thread: str = ""  # the discussion this record belongs to (set by read_articles when empty)
 
 
 # ----------------------------------------------------------------------------------------- readers
@@ -128,6 +153,91 @@ def _titles_csv(
                 yield i, Article(board_of(row), (row[title_col] or "").strip(), ())
 
 
+def _json_list(path: Path) -> list:
+    with _open(path) as f:
+        return json.load(f)
+
+
+def _option_2021(path: Path, wanted: set[int] | None) -> Iterator[tuple[int, Article]]:
+    # one JSON array of [看板, url, userid, time, ": text"] rows, the push tag was not kept
+    for i, row in enumerate(_json_list(path)):
+        if wanted is None or i in wanted:
+            board = row[0].removeprefix("看板").strip()
+            text = row[4].strip().removeprefix(":").strip()
+            yield i, Article(board, "", (Push("", text),), thread=row[1])
+
+
+def _jsonl_records(path: Path, wanted: set[int] | None, make) -> Iterator[tuple[int, Article]]:
+    with _open(path) as f:
+        for i, line in enumerate(f):
+            if wanted is None or i in wanted:
+                yield i, make(json.loads(line))
+
+
+def _dcard_id(link: str, fallback: str) -> str:
+    tail = (link or "").rstrip("/").rsplit("/", 1)[-1]
+    return f"dcard:{tail if tail.isdigit() else fallback}"
+
+
+def _dcard_comment(rec: dict) -> Article:
+    return Article(
+        rec.get("forum_folder") or "",
+        "",
+        (Push("", (rec.get("content") or "").strip()),),
+        thread=f"dcard:{rec.get('postId')}",
+    )
+
+
+def _dcard_post(rec: dict) -> Article:
+    return Article(
+        rec.get("forumName") or rec.get("forum_folder") or "",
+        (rec.get("title") or "").strip(),
+        (),
+        body=(rec.get("content") or "").strip(),
+        thread=f"dcard:{rec.get('id')}",
+    )
+
+
+def _dcard_youtuber(rec: dict) -> Article:
+    link = rec.get("Link") or ""
+    return Article(
+        "Dcard",
+        (rec.get("Title") or "").strip(),
+        (),
+        body=(rec.get("Text") or "").strip(),
+        thread=_dcard_id(link, link),
+    )
+
+
+def _ptt_youtuber(rec: dict) -> Article:
+    link = rec.get("Link") or ""
+    board = link.split("/bbs/", 1)[1].split("/", 1)[0] if "/bbs/" in link else "Gossiping"
+    return Article(
+        board, (rec.get("Title") or "").strip(), (), body=(rec.get("Text") or "").strip(), thread=link
+    )
+
+
+def _techjob_2023(rec: dict) -> Article:
+    return Article(
+        "Tech_Job",
+        (rec.get("title") or "").strip(),
+        (),
+        body=(rec.get("content") or "").strip(),
+        thread=rec.get("url") or "",
+    )
+
+
+def _mobile01(path: Path, wanted: set[int] | None) -> Iterator[tuple[int, Article]]:
+    # 296.json: {article_title, content, messages}; question.json: {title, content, reply} where
+    # reply[0] repeats the opening post (kept, so indices match the file; samplers skip it)
+    for i, rec in enumerate(_json_list(path)):
+        if wanted is None or i in wanted:
+            replies = rec.get("messages") if "messages" in rec else rec.get("reply")
+            pushes = tuple(Push("", (r or "").strip()) for r in replies or [])
+            title = (rec.get("article_title") or rec.get("title") or "").strip()
+            yield i, Article("Mobile01", title, pushes, body=(rec.get("content") or "").strip())
+
+
 def read_articles(
     source: str, root: Path | None = None, records: Iterable[int] | None = None
 ) -> Iterator[tuple[int, Article]]:
@@ -145,7 +255,26 @@ def read_articles(
     if source in CHIANG_FILES:
         board = CHIANG_BOARDS[Path(source).name.removesuffix(".csv.gz")]
         return _titles_csv(path, wanted, "標題", lambda _row: board)
-    raise LabeledDataError(f"unknown source {source!r}; known: {PUSH_SOURCES + TITLE_SOURCES}")
+    readers = {
+        OPTION_2021: lambda: _option_2021(path, wanted),
+        TECHJOB_2023: lambda: _jsonl_records(path, wanted, _techjob_2023),
+        PTT_YOUTUBER: lambda: _jsonl_records(path, wanted, _ptt_youtuber),
+        DCARD_COMMENTS: lambda: _jsonl_records(path, wanted, _dcard_comment),
+        DCARD_POSTS: lambda: _jsonl_records(path, wanted, _dcard_post),
+        DCARD_YOUTUBER: lambda: _jsonl_records(path, wanted, _dcard_youtuber),
+        MOBILE01_296: lambda: _mobile01(path, wanted),
+        MOBILE01_QUESTION: lambda: _mobile01(path, wanted),
+    }
+    if source in readers:
+        return readers[source]()
+    raise LabeledDataError(
+        f"unknown source {source!r}; known: {PUSH_SOURCES + TITLE_SOURCES + FORUM_SOURCES}"
+    )
+
+
+def thread_of(source: str, record: int, article: Article) -> str:
+    """The discussion a record belongs to: the split unit."""
+    return article.thread or f"{source}#{record}"
 
 
 # ----------------------------------------------------------------------------------------- labels
@@ -174,6 +303,10 @@ def _resolve(
         if not article.title:
             raise LabeledDataError(f"{where}: empty title")
         return article.title, article.board
+    if field == "body":
+        if not article.body:
+            raise LabeledDataError(f"{where}: empty body")
+        return article.body, article.board
     if comment is None or not 0 <= comment < len(article.pushes):
         raise LabeledDataError(f"{where}: push not found (article has {len(article.pushes)} pushes)")
     push = article.pushes[comment]
@@ -197,7 +330,8 @@ def join_text(rows: list[dict], root: Path | None = None) -> list[dict]:
     for row in rows:
         key = item_key(row)
         push_tag = (row.get("push_tag") or "").strip()
-        text, board = _resolve(key, articles[key[0]].get(key[1]), push_tag)
+        article = articles[key[0]].get(key[1])
+        text, board = _resolve(key, article, push_tag)
         out.append(
             {
                 **row,
@@ -206,6 +340,7 @@ def join_text(rows: list[dict], root: Path | None = None) -> list[dict]:
                 "push_tag": push_tag or None,
                 "text": text,
                 "board": board,
+                "thread": thread_of(key[0], key[1], article),
             }
         )
     return out

@@ -9,6 +9,11 @@ A 5.4 M-parameter encoder pre-trained for 800 steps on 2 cores learns n-gram evi
 9,600 rows; the teacher's labels on 20k more reviews hand it that evidence (test: see the card).
 
     python -m koubei.models.pseudo_label --out runs/csc_pseudo [--n 20000] [--min-confidence 0.8]
+
+``--task forum`` does the same for issue 10's forum model (the distillation step of its recipe):
+the teacher is fitted on the ``forum_sentiment`` recipe's gold rows (team-annotated forum comments,
+mention rows, review replay; class-balanced), the pool is unlabeled comments from **train** threads
+only (never a dev/test thread, never an annotated id), and the student trains on gold + pool.
 """
 
 from __future__ import annotations
@@ -29,11 +34,34 @@ def unlabeled_reviews(exclude: set[str], n: int, seed: int = 42) -> list[str]:
     return texts[:n]
 
 
+def unlabeled_forum_comments(n: int, seed: int = 42) -> list[str]:
+    """``n`` forum comments from train threads that no annotator saw, spread over the sources."""
+    from . import forum_sample as fs
+
+    skip = fs.labelled_ids([Path("models/annotations/forum3.csv")])
+    per_source = {
+        source: max(1, round(n * q / sum(fs.EXTRA_QUOTAS.values()))) for source, q in fs.EXTRA_QUOTAS.items()
+    }
+    texts: list[str] = []
+    for source, quota in per_source.items():
+        candidates = [
+            c
+            for c in fs._comments(source, None)
+            if fs.keep_comment(c["text"]) and fs.split_of(c["thread"]) == "train"
+        ]
+        picked = fs._take(candidates, quota, random.Random(f"{seed}:pool:{source}"), skip)
+        texts += [c["text"] for c in picked]
+    return texts
+
+
 def pseudo_label(
-    gold: list[tuple[str, str]], texts: list[str], min_confidence: float
+    gold: list[tuple[str, str]], texts: list[str], min_confidence: float, balanced: bool = False
 ) -> list[tuple[str, str, float]]:
     """(text, label, confidence) for the texts the gold-trained teacher is confident about."""
-    teacher = tfidf_logreg().fit([t for t, _ in gold], [label for _, label in gold])
+    teacher = tfidf_logreg()
+    if balanced:  # macro-F1 is the forum goal: the small positive class must not be drowned
+        teacher.set_params(lr__class_weight="balanced")
+    teacher.fit([t for t, _ in gold], [label for _, label in gold])
     proba = teacher.predict_proba(texts)
     classes = list(teacher.classes_)
     out = []
@@ -49,12 +77,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--n", type=int, default=20_000, help="unlabeled reviews offered to the teacher")
     parser.add_argument("--min-confidence", type=float, default=0.8)
+    parser.add_argument("--task", choices=["chnsenticorp", "forum"], default="chnsenticorp")
     args = parser.parse_args(argv)
-    gold = corpora.chnsenticorp("train")
-    dev = corpora.chnsenticorp("dev")
-    held_out = {t for s in ("dev", "test") for t, _ in corpora.chnsenticorp(s)}
-    pool = unlabeled_reviews(held_out | {t for t, _ in gold}, args.n)
-    pseudo = pseudo_label(gold, pool, args.min_confidence)
+    if args.task == "forum":
+        from .datasets import forum_sentiment
+
+        splits = forum_sentiment()
+        gold, dev = splits["train"], splits["dev"]
+        pool = [t for t in unlabeled_forum_comments(args.n) if t not in {t for t, _ in dev + splits["test"]}]
+        pseudo = pseudo_label(gold, pool, args.min_confidence, balanced=True)
+    else:
+        gold = corpora.chnsenticorp("train")
+        dev = corpora.chnsenticorp("dev")
+        held_out = {t for s in ("dev", "test") for t, _ in corpora.chnsenticorp(s)}
+        pool = unlabeled_reviews(held_out | {t for t, _ in gold}, args.n)
+        pseudo = pseudo_label(gold, pool, args.min_confidence)
     rows = gold + [(t, label) for t, label, _ in pseudo]
     random.Random(7).shuffle(rows)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -63,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
             writer = csv.writer(f)
             writer.writerow(["text", "label"])
             writer.writerows(split)
-    kept = {label: sum(1 for _, lab, _ in pseudo if lab == label) for label in ("negative", "positive")}
+    kept = {
+        label: sum(1 for _, lab, _ in pseudo if lab == label) for label in ("negative", "neutral", "positive")
+    }
     print(f"pool {len(pool):,}; pseudo-labeled {len(pseudo):,} (p ≥ {args.min_confidence}) {kept}")
     print(f"train {len(rows):,} rows ({len(gold):,} gold) → {args.out / 'train.csv'}; dev {len(dev):,}")
     return 0

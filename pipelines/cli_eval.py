@@ -1,4 +1,4 @@
-"""``koubei eval sentiment|sponsored``: score the shipped models beside their baselines on the same rows."""
+"""``koubei eval sentiment|mentions|sponsored``: score the shipped models beside their baselines on the same rows."""
 
 from __future__ import annotations
 
@@ -167,10 +167,60 @@ def eval_sponsored(data_file, model_dir, threshold, backend, shared) -> None:
     Console().print(table)
 
 
+@eval_group.command("mentions")
+@click.option(
+    "--data",
+    "data_file",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV with text (alias[SEP]window), sentence, window and label columns "
+    "(`koubei eval export mentions-test`).",
+)
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--backend", type=click.Choice(["torch", "onnx", "onnx-int8"]), default="torch", show_default=True
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+def eval_mentions(data_file, model_dir, backend, as_json) -> None:
+    """Per-entity sentiment: the target input beside the whole-sentence and the window shortcuts."""
+    from koubei.models.classifier import TextClassifier
+
+    try:
+        targets = read_labeled_csv(data_file, "text", "label")
+        sentences = read_labeled_csv(data_file, "sentence", "label")
+        windows = read_labeled_csv(data_file, "window", "label")
+    except BadDataFile as exc:
+        raise click.ClickException(str(exc)) from None
+    model_dir = model_dir or SENTIMENT_DIR
+    if not (Path(model_dir) / "config.json").exists():
+        raise click.ClickException(f"no model in {model_dir} (config.json missing)")
+    labels = ["negative", "neutral", "positive"]
+    gold = [label for _, label in targets]
+    clf = TextClassifier(model_dir, backend=backend)
+    results = {
+        "target (alias[SEP]window)": scores(gold, clf.predict([t for t, _ in targets]), labels),
+        "whole sentence": scores(gold, clf.predict([t for t, _ in sentences]), labels),
+        "window only": scores(gold, clf.predict([t for t, _ in windows]), labels),
+    }
+    if as_json:
+        click.echo(json.dumps({"data": str(data_file), "rows": len(gold), "results": results}, indent=2))
+        return
+    _print(results, labels, data_file, recipe="(not trained here)")
+
+
 def _evaluation_sets() -> dict:
-    from koubei.models import corpora, labeled
+    from koubei.models import corpora, forum_labels, labeled
+
+    def forum3(split: str) -> list[tuple[str, str]]:
+        return [
+            (i["text"], i["label"])
+            for i in forum_labels.load_forum3(split)
+            if i["field"] in labeled.COMMENT_FIELDS
+        ]
 
     return {
+        "forum3-test": lambda: forum3("test"),
+        "forum3-dev": lambda: forum3("dev"),
         "chnsenticorp-test": lambda: corpora.chnsenticorp("test"),
         "chnsenticorp-dev": lambda: corpora.chnsenticorp("dev"),
         "ptt-hhs-test": lambda: corpora.ptt_happy_hate_sad("test"),
@@ -180,13 +230,33 @@ def _evaluation_sets() -> dict:
 
 @eval_group.command("export")
 @click.argument(
-    "name", type=click.Choice(["chnsenticorp-test", "chnsenticorp-dev", "ptt-hhs-test", "sentiment3"])
+    "name",
+    type=click.Choice(
+        [
+            "chnsenticorp-test",
+            "chnsenticorp-dev",
+            "ptt-hhs-test",
+            "sentiment3",
+            "forum3-test",
+            "forum3-dev",
+            "mentions-test",
+            "mentions-dev",
+        ]
+    ),
 )
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def eval_export(name, out) -> None:
-    """Write an evaluation set from ../shared as the text,label CSV `eval sentiment` reads."""
+    """Write an evaluation set from ../shared as the text,label CSV `eval sentiment` reads.
+
+    forum3-*: the team-annotated forum comments of that split's threads; mentions-*: the
+    mention-level rows for `eval mentions`."""
     import csv
 
+    if name.startswith("mentions-"):
+        from koubei.models.forum_labels import export_mentions
+
+        click.echo(f"{name}: {export_mentions(name.split('-', 1)[1], out):,} rows → {out}")
+        return
     try:
         rows = _evaluation_sets()[name]()
     except FileNotFoundError as exc:

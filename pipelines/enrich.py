@@ -3,7 +3,8 @@
 Each unit gets the author's own text (quotes, signatures and footers split off with
 :mod:`koubei.nlp.clean`, then cleaned), its sentiment (the classifier on that text), its brand
 mentions with spans (:class:`koubei.nlp.brands.BrandMatcher`) and each mention's sentiment (the
-classifier on the window around it, so 「A 很爛 B 很好」 scores A and B apart), and a sponsored flag
+classifier on ``alias [SEP] window`` when the model was trained for targets — see
+:mod:`koubei.models.targets` — else on the window alone, so 「A 很爛 B 很好」 scores A and B apart), and a sponsored flag
 with its reasons. The layout is the raw store's: ``enriched/platform=…/date=…/{board}.parquet``,
 one file per raw partition, so a post and its comments stay together.
 
@@ -32,6 +33,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+from koubei.models.targets import FORMAT as TARGET_FORMAT
+from koubei.models.targets import target_input
 from koubei.nlp.brands import BrandMatcher, Mention, load_watch
 from koubei.nlp.clean import URL, clean_text, split_ptt_body, split_quoted
 from koubei.nlp.sponsored import NOT_SPONSORED, RULES, SponsoredItem, SponsoredRules
@@ -362,6 +365,7 @@ class _Enricher:
             raise FileNotFoundError(f"no sentiment model in {model_dir} (give a model directory)")
         self.model_dir, self.backend = Path(model_dir), backend
         self.model_version = model_version(self.model_dir, backend)
+        self.mention_input = _mention_input(self.model_dir)
         watch = [e.model_dump(mode="json") for e in matcher.entries] if matcher else None
         self.fingerprint = {
             "enrich_version": ENRICH_VERSION,
@@ -469,7 +473,7 @@ class _Enricher:
             else:
                 unit_rows.append(wanted.setdefault(text, len(wanted)))
         mention_rows = [
-            [wanted.setdefault(m.context, len(wanted)) for m in u.mentions]
+            [wanted.setdefault(self._mention_text(m), len(wanted)) for m in u.mentions]
             if u.mentions is not None
             else None
             for u in units
@@ -482,12 +486,25 @@ class _Enricher:
             proba, labels = np.zeros((0, len(SENTIMENT_LABELS)), dtype=np.float32), list(SENTIMENT_LABELS)
         return _Scores(proba, labels, unit_rows, mention_rows)
 
+    def _mention_text(self, m: Mention) -> str:
+        """A target-trained model reads ``alias [SEP] window``; an older one the window alone."""
+        return target_input(m.text, m.context) if self.mention_input == TARGET_FORMAT else m.context
+
     def _sponsored(self, items: list[SponsoredItem]) -> list[list[str]]:
         merged: list[list[str]] = [[] for _ in items]
         for detector in self.detectors:
             for mine, theirs in zip(merged, detector.reasons(items), strict=True):
                 mine.extend(theirs)
         return merged
+
+
+def _mention_input(model_dir: Path) -> str | None:
+    """The mention input format a model was trained for (``metrics.json`` ``mention_input``)."""
+    path = model_dir / "metrics.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get("mention_input") if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _attach_mentions(matcher: BrandMatcher, post: _Unit, replies: list[_Unit]) -> None:

@@ -390,3 +390,23 @@ def test_real_ptt_pages(shared, model, tmp_path):
     assert found[(russia, 7)] == [("LV", "text", 8, 10, "LV")]
     assert found[(russia, 9)] == [("Gucci", "text", 0, 5, "gucci")]
     assert len(found) == 8 and stats.mentions == 13 and stats.not_scored == {"empty_text": 2}
+
+
+def test_target_trained_model_reads_alias_sep_window(root, model, tmp_path):
+    """A model whose metrics.json declares ``mention_input`` gets ``alias [SEP] window`` per mention."""
+    import shutil
+
+    from koubei.models.targets import FORMAT
+
+    targeted = tmp_path / "targeted"
+    shutil.copytree(model, targeted)
+    (targeted / "metrics.json").write_text(json.dumps({"mention_input": FORMAT}))
+    run_enrich(root, watch=WATCH, model_dir=targeted, backend="onnx", now=NOW)
+    post = rows_by_key(root)[("M.1708450200.A.001", 0)]
+    clf = TextClassifier(targeted, backend="onnx")
+    pair = clf.predict_proba(["三星[SEP] 的電池比三星好很多"])[0]
+    window_only = clf.predict_proba([" 的電池比三星好很多"])[0]
+    samsung = post["mentions"][2]
+    assert samsung["brand"] == "Samsung" and post["text"][samsung["start"] : samsung["end"]] == "三星"
+    assert abs(samsung["score"] - pair.max()) < 1e-5
+    assert abs(pair.max() - window_only.max()) > 1e-4  # the entity prefix changes what the model reads
