@@ -17,11 +17,14 @@ from collections import Counter
 from pathlib import Path
 
 from . import labeled as L
+from .mention_sample import MAP_COLUMNS
 
 ANNOTATIONS = Path("models") / "annotations"
 FORUM3_CSV = ANNOTATIONS / "forum3.csv"
 SECOND_PASS_CSV = ANNOTATIONS / "forum3_second_pass.csv"
 MENTIONS_CSV = ANNOTATIONS / "mentions.csv"
+MENTIONS_SECOND_CSV = ANNOTATIONS / "mentions_second_pass.csv"
+MENTION_ID = ("source", "record", "comment", "field", "sent_start", "ent_start")
 ID_COLUMNS = ("source", "record", "comment", "field", "push_tag")
 MENTION_LABELS = ("negative", "neutral", "positive")
 
@@ -90,20 +93,36 @@ def merge_mentions(batches: Path) -> int:
             int(r["ent_start"]),
         )
     )
-    columns = [
-        *ID_COLUMNS,
-        "sent_start",
-        "sent_end",
-        "entity",
-        "ent_start",
-        "ent_end",
-        "split",
-        "label",
-        "annotator",
-        "note",
-    ]
+    columns = [*MAP_COLUMNS, "label", "annotator", "note"]
     _write(MENTIONS_CSV, rows, columns)
     return len(rows)
+
+
+def merge_mention_second_pass(folder: Path) -> int:
+    """The blind second pass over the mention test rows (another annotator) → its own CSV."""
+    rows = _annotator_rows(folder, "mlabels", "mmap", (*MENTION_LABELS, "not_entity"))
+    for r in rows:
+        r["annotator"] = f"M{r['annotator']}"
+    _write(MENTIONS_SECOND_CSV, rows, [*MENTION_ID, "entity", "label", "annotator"])
+    return len(rows)
+
+
+def mention_agreement() -> dict:
+    """κ between the first and the second pass on the mention rows both labelled (4 categories)."""
+    from sklearn.metrics import cohen_kappa_score
+
+    first = {tuple(r[c] for c in MENTION_ID): r["label"] for r in _read(MENTIONS_CSV)}
+    pairs = [
+        (first[k], r["label"])
+        for r in _read(MENTIONS_SECOND_CSV)
+        if (k := tuple(r[c] for c in MENTION_ID)) in first
+    ]
+    a, b = zip(*pairs, strict=True)
+    return {
+        "items": len(pairs),
+        "kappa": float(cohen_kappa_score(a, b)),
+        "identical": sum(x == y for x, y in pairs),
+    }
 
 
 def load_forum3(
@@ -200,6 +219,12 @@ def report(out=sys.stdout) -> None:
             f"splits {dict(Counter(r['split'] for r in mentions))}",
             file=out,
         )
+    if MENTIONS_SECOND_CSV.exists():
+        agree = mention_agreement()
+        print(
+            f"mention second pass: {agree['items']} rows, identical {agree['identical']}, κ = {agree['kappa']:.3f}",
+            file=out,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -208,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
     m = sub.add_parser("merge")
     m.add_argument("--batches", nargs="*", default=[], help="FOLDER:PREFIX per round, e.g. /tmp/annot:A")
     m.add_argument("--mentions", type=Path)
+    m.add_argument("--mentions-second", type=Path, help="folder of the mention second pass")
     sub.add_parser("report")
     e = sub.add_parser("export")
     e.add_argument("split", choices=["train", "dev", "test"])
@@ -221,6 +247,8 @@ def main(argv: list[str] | None = None) -> None:
             print("forum3 first/second pass rows:", merge(rounds))
         if args.mentions:
             print("mention rows:", merge_mentions(args.mentions))
+        if args.mentions_second:
+            print("mention second-pass rows:", merge_mention_second_pass(args.mentions_second))
     elif args.cmd == "report":
         report()
     elif args.mentions:
