@@ -34,24 +34,26 @@ def unlabeled_reviews(exclude: set[str], n: int, seed: int = 42) -> list[str]:
     return texts[:n]
 
 
-def unlabeled_forum_comments(n: int, seed: int = 42) -> list[str]:
-    """``n`` forum comments from train threads that no annotator saw, spread over the sources."""
+def forum_pool(n: int, seed: int = 42, root: Path | None = None) -> list[dict]:
+    """``n`` forum comments (with ids and thread) from train threads that no annotator saw."""
     from . import forum_sample as fs
 
     skip = fs.labelled_ids([Path("models/annotations/forum3.csv")])
-    per_source = {
-        source: max(1, round(n * q / sum(fs.EXTRA_QUOTAS.values()))) for source, q in fs.EXTRA_QUOTAS.items()
-    }
-    texts: list[str] = []
-    for source, quota in per_source.items():
+    total = sum(fs.EXTRA_QUOTAS.values())
+    picked: list[dict] = []
+    for source, quota in fs.EXTRA_QUOTAS.items():
         candidates = [
             c
-            for c in fs._comments(source, None)
+            for c in fs._comments(source, root)
             if fs.keep_comment(c["text"]) and fs.split_of(c["thread"]) == "train"
         ]
-        picked = fs._take(candidates, quota, random.Random(f"{seed}:pool:{source}"), skip)
-        texts += [c["text"] for c in picked]
-    return texts
+        share = max(1, round(n * quota / total))
+        picked += fs._take(candidates, share, random.Random(f"{seed}:pool:{source}"), skip)
+    return picked
+
+
+def unlabeled_forum_comments(n: int, seed: int = 42) -> list[str]:
+    return [c["text"] for c in forum_pool(n, seed)]
 
 
 def pseudo_label(

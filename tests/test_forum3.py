@@ -126,3 +126,17 @@ def test_export_writes_the_comment_test_split(shared, tmp_path):
     with out.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == n > 900 and set(rows[0]) == {"text", "label"}
+
+
+def test_teacher_pool_is_unlabelled_text_from_train_threads_only(shared):
+    from koubei.models.pseudo_label import forum_pool
+
+    pool = forum_pool(400, root=shared)
+    labelled = {
+        (r["source"], str(r["record"]), str(r["comment"]), r["field"])
+        for r in forum_labels._read(forum_labels.FORUM3_CSV)
+    }
+    assert len(pool) >= 300
+    assert all(forum_sample.split_of(c["thread"]) == "train" for c in pool)
+    assert not {(c["source"], str(c["record"]), str(c["comment"]), c["field"]) for c in pool} & labelled
+    assert len({c["source"] for c in pool}) >= 5
