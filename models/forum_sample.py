@@ -183,14 +183,20 @@ def labelled_ids(paths: list[Path]) -> set[tuple]:
     return out
 
 
+def train_comments(source: str, root: Path | None = None) -> list[dict]:
+    """Every usable comment of a source whose thread is on the train side."""
+    return [
+        c for c in _comments(source, root) if keep_comment(c["text"]) and split_of(c["thread"]) == "train"
+    ]
+
+
 def extend(round_no: int, skip: set[tuple], root: Path | None = None) -> list[dict]:
     """A training-only extension: comments from ``train`` threads, none labelled before."""
     items: list[dict] = []
     for source, quota in EXTRA_QUOTAS.items():
-        candidates = [
-            c for c in _comments(source, root) if keep_comment(c["text"]) and split_of(c["thread"]) == "train"
-        ]
-        items += _take(candidates, quota, random.Random(f"{SEED}:r{round_no}:{source}"), skip)
+        items += _take(
+            train_comments(source, root), quota, random.Random(f"{SEED}:r{round_no}:{source}"), skip
+        )
     for item in items:
         item["split"] = "train"
     return items

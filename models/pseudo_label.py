@@ -42,13 +42,10 @@ def forum_pool(n: int, seed: int = 42, root: Path | None = None) -> list[dict]:
     total = sum(fs.EXTRA_QUOTAS.values())
     picked: list[dict] = []
     for source, quota in fs.EXTRA_QUOTAS.items():
-        candidates = [
-            c
-            for c in fs._comments(source, root)
-            if fs.keep_comment(c["text"]) and fs.split_of(c["thread"]) == "train"
-        ]
         share = max(1, round(n * quota / total))
-        picked += fs._take(candidates, share, random.Random(f"{seed}:pool:{source}"), skip)
+        picked += fs._take(
+            fs.train_comments(source, root), share, random.Random(f"{seed}:pool:{source}"), skip
+        )
     return picked
 
 

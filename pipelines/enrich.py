@@ -503,7 +503,8 @@ def _mention_input(model_dir: Path) -> str | None:
     path = model_dir / "metrics.json"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get("mention_input") if path.is_file() else None
-    except (OSError, ValueError):
+    except (OSError, ValueError) as exc:
+        logger.warning("%s unreadable (%s): mentions read as the window alone", path, exc)
         return None
 
 
